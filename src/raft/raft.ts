@@ -172,7 +172,8 @@ export class Raft {
 
   /** Queue m for the network. Votes carry their own term; proposals and reads are term 0 (local-like). */
   private send(m: Message): void {
-    m.from = this.id;
+    // A forwarded MsgTransferLeader keeps its from (the transferee); everything else is from us.
+    if (m.from === NONE) m.from = this.id;
     if (
       m.type === "MsgVote" ||
       m.type === "MsgVoteResp" ||
@@ -615,20 +616,22 @@ export class Raft {
     if (this.leadTransferee !== NONE) {
       throw new ProposalDroppedError(`raft proposal dropped: transfer to ${this.leadTransferee} in progress`);
     }
-    for (let i = 0; i < m.entries.length; i++) {
-      const e = m.entries[i]!;
+    // Copy: the entries get their term and index here, and a duplicated message must not alias them.
+    const entries = m.entries.map((e) => ({ ...e }));
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
       if (e.type !== "ConfChange") continue;
       if (this.pendingConfIndex > this.raftLog.applied) {
         // One conf change at a time: a second one becomes a no-op entry (etcd does the same).
         this.logger.info(
           `${this.id} ignoring conf change at index ${this.raftLog.lastIndex() + 1n + BigInt(i)} since pending ${this.pendingConfIndex} is unapplied (applied ${this.raftLog.applied})`,
         );
-        m.entries[i] = { term: 0n, index: 0n, type: "Normal", data: new Uint8Array(0) };
+        entries[i] = { term: 0n, index: 0n, type: "Normal", data: new Uint8Array(0) };
       } else {
         this.pendingConfIndex = this.raftLog.lastIndex() + BigInt(i) + 1n;
       }
     }
-    if (!this.appendEntry(m.entries)) throw new ProposalDroppedError();
+    if (!this.appendEntry(entries)) throw new ProposalDroppedError();
     this.bcastAppend();
   }
 
