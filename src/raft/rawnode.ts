@@ -56,6 +56,12 @@ export interface Status {
   >;
 }
 
+/** A member of a new cluster; context travels in its AddNode entry (etcd puts the member's JSON there). */
+export interface Peer {
+  id: NodeId;
+  context?: Uint8Array;
+}
+
 export class RawNode {
   readonly raft: Raft;
   private prevSoftSt: SoftState;
@@ -72,20 +78,24 @@ export class RawNode {
    * ConfChange entries 1..n at term 1, so every member's log starts identical and a member
    * added later learns the initial voters by replaying them.
    */
-  bootstrap(peers: NodeId[]): void {
+  bootstrap(peers: Array<NodeId | Peer>): void {
     assert(peers.length > 0, "must provide at least one peer to bootstrap");
     assert(this.raft.raftLog.lastIndex() === 0n, "can't bootstrap a nonempty storage");
     this.raft.becomeFollower(1n, NONE);
-    const ents: Entry[] = peers.map((id, i) => ({
+    const changes: ConfChange[] = peers.map((p) =>
+      typeof p === "bigint"
+        ? { type: "AddNode", nodeId: p, context: new Uint8Array(0) }
+        : { type: "AddNode", nodeId: p.id, context: p.context ?? new Uint8Array(0) },
+    );
+    const ents: Entry[] = changes.map((cc, i) => ({
       term: 1n,
       index: BigInt(i + 1),
       type: "ConfChange",
-      data: encodeConfChange({ type: "AddNode", nodeId: id, context: new Uint8Array(0) }),
+      data: encodeConfChange(cc),
     }));
     this.raft.raftLog.append(ents);
     this.raft.raftLog.committed = BigInt(ents.length);
-    for (const id of peers)
-      this.raft.applyConfChange({ type: "AddNode", nodeId: id, context: new Uint8Array(0) });
+    for (const cc of changes) this.raft.applyConfChange(cc);
   }
 
   tick(): void {
