@@ -199,7 +199,9 @@ export class Raft {
       prevTerm = this.raftLog.term(prevIndex);
       // With a full window send no entries, only an empty MsgApp that lets the follower resync (etcd does this).
       ents =
-        pr.state !== "Replicate" || !pr.inflights.full() ? this.raftLog.entries(pr.next, this.maxMsgSize) : [];
+        pr.state !== "Replicate" || !pr.inflights.full()
+          ? this.raftLog.entries(pr.next, this.maxMsgSize)
+          : [];
     } catch (err) {
       if (err instanceof CompactedError || err instanceof UnavailableError)
         return this.maybeSendSnapshot(to, pr);
