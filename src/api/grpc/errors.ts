@@ -1,0 +1,76 @@
+// Owns the catalogue of etcd's client-facing errors: gRPC status code and message, byte for byte as etcd 3.4.
+import { Metadata, type ServiceError, status as Status } from "@grpc/grpc-js";
+import { ServerError, type ServerErrorKind } from "../../server/errors.js";
+
+interface WireError {
+  code: Status;
+  message: string;
+}
+
+const e = (code: Status, message: string): WireError => ({ code, message });
+
+/** etcd's rpctypes: clients match these messages exactly to rebuild typed errors. */
+export const WIRE: Record<ServerErrorKind, WireError> = {
+  EmptyKey: e(Status.INVALID_ARGUMENT, "etcdserver: key is not provided"),
+  KeyNotFound: e(Status.INVALID_ARGUMENT, "etcdserver: key not found"),
+  ValueProvided: e(Status.INVALID_ARGUMENT, "etcdserver: value is provided"),
+  LeaseProvided: e(Status.INVALID_ARGUMENT, "etcdserver: lease is provided"),
+  TooManyOps: e(Status.INVALID_ARGUMENT, "etcdserver: too many operations in txn request"),
+  DuplicateKey: e(Status.INVALID_ARGUMENT, "etcdserver: duplicate key given in txn request"),
+  RequestTooLarge: e(Status.INVALID_ARGUMENT, "etcdserver: request is too large"),
+  TooManyRequests: e(Status.RESOURCE_EXHAUSTED, "etcdserver: too many requests"),
+  LeaseNotFound: e(Status.NOT_FOUND, "etcdserver: requested lease not found"),
+  LeaseExist: e(Status.FAILED_PRECONDITION, "etcdserver: lease already exists"),
+  LeaseTTLTooLarge: e(Status.OUT_OF_RANGE, "etcdserver: too large lease TTL"),
+  NoSpace: e(Status.RESOURCE_EXHAUSTED, "etcdserver: mvcc: database space exceeded"),
+  NoLeader: e(Status.UNAVAILABLE, "etcdserver: no leader"),
+  NotLeader: e(Status.FAILED_PRECONDITION, "etcdserver: not leader"),
+  LeaderChanged: e(Status.UNAVAILABLE, "etcdserver: leader changed"),
+  Stopped: e(Status.UNAVAILABLE, "etcdserver: server stopped"),
+  Timeout: e(Status.UNAVAILABLE, "etcdserver: request timed out"),
+  TimeoutDueToLeaderFail: e(
+    Status.UNAVAILABLE,
+    "etcdserver: request timed out, possibly due to previous leader failure",
+  ),
+  TimeoutDueToConnectionLost: e(
+    Status.UNAVAILABLE,
+    "etcdserver: request timed out, possibly due to connection lost",
+  ),
+  TimeoutWaitAppliedIndex: e(
+    Status.UNAVAILABLE,
+    "etcdserver: request timed out, waiting for the applied index took too long",
+  ),
+  Canceled: e(Status.CANCELLED, "etcdserver: request canceled"),
+  Corrupt: e(Status.DATA_LOSS, "etcdserver: corrupt cluster"),
+  MemberNotFound: e(Status.NOT_FOUND, "etcdserver: member not found"),
+  NotCapable: e(Status.UNAVAILABLE, "etcdserver: not capable"),
+};
+
+export const COMPACTED = e(Status.OUT_OF_RANGE, "etcdserver: mvcc: required revision has been compacted");
+export const FUTURE_REV = e(Status.OUT_OF_RANGE, "etcdserver: mvcc: required revision is a future revision");
+
+/** An error as grpc-js sends it. etcd also sets no extra metadata for these. */
+export function toServiceError(err: unknown): Partial<ServiceError> {
+  const w = toWire(err);
+  return { code: w.code, details: w.message, message: w.message, metadata: new Metadata() };
+}
+
+/** Mapping of internal errors to the wire; unknown errors are Unknown with their raw message, as etcd does. */
+export function toWire(err: unknown): WireError {
+  if (err instanceof ServerError) return WIRE[err.kind];
+  if (err instanceof Error) {
+    const mapped = MVCC_BY_NAME[err.name];
+    if (mapped) return mapped;
+    return e(Status.UNKNOWN, err.message);
+  }
+  return e(Status.UNKNOWN, String(err));
+}
+
+/** mvcc's typed errors, by class name (mvcc does not import the API layer). */
+const MVCC_BY_NAME: Record<string, WireError> = {
+  ErrCompacted: COMPACTED,
+  ErrFutureRev: FUTURE_REV,
+  ErrKeyNotFound: WIRE.KeyNotFound,
+  ErrInvalidSortOption: e(Status.INVALID_ARGUMENT, "etcdserver: invalid sort option"),
+  ErrClosed: WIRE.Stopped,
+};

@@ -1,0 +1,37 @@
+// Owns the typed errors the server raises for conditions a user can cause; api/grpc maps them to etcd's wire errors.
+
+export type ServerErrorKind =
+  | "EmptyKey"
+  | "KeyNotFound"
+  | "ValueProvided"
+  | "LeaseProvided"
+  | "TooManyOps"
+  | "DuplicateKey"
+  | "RequestTooLarge"
+  | "TooManyRequests"
+  | "LeaseNotFound"
+  | "LeaseExist"
+  | "LeaseTTLTooLarge"
+  | "NoSpace"
+  | "NoLeader"
+  | "NotLeader"
+  | "LeaderChanged"
+  | "Stopped"
+  | "Timeout"
+  | "TimeoutDueToLeaderFail"
+  | "TimeoutDueToConnectionLost"
+  | "TimeoutWaitAppliedIndex"
+  | "Canceled"
+  | "Corrupt"
+  | "MemberNotFound"
+  | "NotCapable";
+
+export class ServerError extends Error {
+  override name = "ServerError";
+  constructor(
+    readonly kind: ServerErrorKind,
+    detail?: string,
+  ) {
+    super(detail ?? kind);
+  }
+}

@@ -1,0 +1,171 @@
+// Owns the member's raft driver: ticks, the Ready loop (persist → send → apply → advance), WAL + raft storage.
+
+import type { Rand } from "../raft/rand.js";
+import { type Peer, ProposalDroppedError, RawNode, type Ready } from "../raft/rawnode.js";
+import type { MemoryStorage } from "../raft/storage.js";
+import type { ConfChange, ConfState, Entry, Message, NodeId, ReadState, SoftState } from "../raft/types.js";
+import type { Wal } from "../wal/index.js";
+
+export interface RaftNodeOptions {
+  id: NodeId;
+  /** Raft storage already filled from the WAL (snapshot, hard state, entries). */
+  storage: MemoryStorage;
+  wal: Wal;
+  heartbeatMs: number;
+  electionTicks: number;
+  preVote: boolean;
+  rand: Rand;
+  /** Peers of a brand-new cluster: bootstrap the log with them. */
+  bootstrapPeers?: Peer[];
+  /** Skip fdatasync (--unsafe-no-fsync): tests only. */
+  unsafeNoFsync: boolean;
+  logger: {
+    info(o: object, msg: string): void;
+    warn(o: object, msg: string): void;
+    debug(o: object, msg: string): void;
+  };
+}
+
+export interface RaftNodeHandlers {
+  /** Apply committed entries, in order, synchronously (one backend write transaction). */
+  apply(entries: Entry[], node: RaftNode): void;
+  readStates(states: ReadState[]): void;
+  softState(ss: SoftState): void;
+  send(messages: Message[]): void;
+  /** A fatal persistence error: the member must stop. */
+  fatal(err: unknown): void;
+}
+
+/** Most committed-entry bytes applied per Ready, so one apply batch stays short (keeps the event loop live). */
+export const MAX_COMMITTED_SIZE_PER_READY = 4 * 1024 * 1024;
+/** Most bytes in one MsgApp, as etcd's server (1 MiB). */
+export const MAX_SIZE_PER_MSG = 1024 * 1024;
+/** etcd's server keeps up to 4096 MsgApp in flight per follower. */
+export const MAX_INFLIGHT_MSGS = 4096;
+
+export class RaftNode {
+  readonly raw: RawNode;
+  readonly storage: MemoryStorage;
+  readonly wal: Wal;
+  private readonly opts: RaftNodeOptions;
+  private handlers: RaftNodeHandlers | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private running = false;
+  private scheduled = false;
+  private stopped = false;
+  /** Resolves when the loop is idle (for stop()). */
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(opts: RaftNodeOptions) {
+    this.opts = opts;
+    this.storage = opts.storage;
+    this.wal = opts.wal;
+    this.raw = new RawNode({
+      id: opts.id,
+      electionTick: opts.electionTicks,
+      heartbeatTick: 1,
+      storage: opts.storage,
+      // No `applied`: like etcd, raft re-delivers every entry after the snapshot on restart; conf changes
+      // are re-applied to raft and the backend skips entries at or below its consistent index.
+      maxSizePerMsg: MAX_SIZE_PER_MSG,
+      maxCommittedSizePerReady: MAX_COMMITTED_SIZE_PER_READY,
+      maxInflightMsgs: MAX_INFLIGHT_MSGS,
+      checkQuorum: true,
+      preVote: opts.preVote,
+      readOnlyOption: "Safe",
+      rand: opts.rand,
+    });
+    if (opts.bootstrapPeers) this.raw.bootstrap(opts.bootstrapPeers);
+  }
+
+  start(handlers: RaftNodeHandlers): void {
+    this.handlers = handlers;
+    this.ticker = setInterval(() => {
+      this.raw.tick();
+      this.schedule();
+    }, this.opts.heartbeatMs);
+    this.schedule();
+  }
+
+  /** A single voter need not wait a whole election timeout at boot (etcd fast-forwards its ticks too). */
+  campaignNow(): void {
+    this.raw.campaign();
+    this.schedule();
+  }
+
+  propose(data: Uint8Array): void {
+    this.raw.propose(data);
+    this.schedule();
+  }
+
+  proposeConfChange(cc: ConfChange): void {
+    this.raw.proposeConfChange(cc);
+    this.schedule();
+  }
+
+  readIndex(ctx: Uint8Array): void {
+    this.raw.readIndex(ctx);
+    this.schedule();
+  }
+
+  step(m: Message): void {
+    this.raw.step(m);
+    this.schedule();
+  }
+
+  applyConfChange(cc: ConfChange): ConfState {
+    return this.raw.applyConfChange(cc);
+  }
+
+  /** Process Ready on the next turn, so everything proposed in this turn shares one WAL fsync. */
+  schedule(): void {
+    if (this.scheduled || this.running || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.running && !this.stopped) this.idle = this.loop();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.stopped && this.raw.hasReady()) {
+        const rd = this.raw.ready();
+        await this.handleReady(rd);
+      }
+    } catch (err) {
+      this.stopped = true;
+      this.handlers?.fatal(err);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    const h = this.handlers!;
+    if (rd.softState) h.softState(rd.softState);
+    if (rd.snapshot) {
+      await this.wal.saveSnapshot(rd.snapshot.metadata);
+      this.storage.applySnapshot(rd.snapshot);
+    }
+    if (rd.entries.length > 0 || rd.hardState) {
+      // One fdatasync covers every entry proposed since the last Ready (group commit).
+      await this.wal.save(rd.hardState, rd.entries);
+      this.storage.append(rd.entries);
+      if (rd.hardState) this.storage.setHardState(rd.hardState);
+    }
+    if (rd.messages.length > 0) h.send(rd.messages);
+    if (rd.committedEntries.length > 0) h.apply(rd.committedEntries, this);
+    if (rd.readStates.length > 0) h.readStates(rd.readStates);
+    this.raw.advance(rd);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    await this.idle;
+  }
+}
+
+export { ProposalDroppedError };

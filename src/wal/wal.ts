@@ -1,0 +1,325 @@
+// Owns the Wal: the single writer of a segmented log — create/open, save (one fdatasync per call), snapshot
+// markers, cutting segments, releasing old ones, close. Calls run one at a time, in call order.
+import { type FileHandle, mkdir, open, readdir, rename, rm, rmdir, unlink } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { type Entry, type HardState, hardStateEqual, type SnapshotMetadata } from "../raft/types.js";
+import { assert } from "./assert.js";
+import {
+  encodeSave,
+  encodeSegmentHeader,
+  encodeSnapshotRecord,
+  type Framed,
+  saveSize,
+  snapshotRecordSize,
+} from "./encode.js";
+import { WalError } from "./errors.js";
+import { fsyncDir, writeFully, writeZeros } from "./file_io.js";
+import { FilePipeline } from "./file_pipeline.js";
+import { resolveLimits, type WalLimits, type WalOptions } from "./limits.js";
+import { recover, type Tail } from "./recover.js";
+import { emptySnapshotMarker, type WalState } from "./replay.js";
+import { listSegments, type SegmentName, segmentFileName } from "./segment_name.js";
+
+/** What Wal.open returns: the writer, and the state it recovered. */
+export interface OpenedWal extends WalState {
+  wal: Wal;
+  /** True when a torn tail was cut off the last segment. */
+  repaired: boolean;
+}
+
+interface TailSegment extends Tail {
+  name: SegmentName;
+  fh: FileHandle;
+}
+
+interface WalInit {
+  dir: string;
+  limits: WalLimits;
+  metadata: Uint8Array;
+  segments: SegmentName[];
+  tail: TailSegment;
+  hardState: HardState;
+  snapshot: SnapshotMetadata;
+  lastIndex: bigint;
+}
+
+const cloneSnapshot = (s: SnapshotMetadata): SnapshotMetadata => ({
+  index: s.index,
+  term: s.term,
+  confState: { voters: [...s.confState.voters], learners: [...s.confState.learners] },
+});
+
+export class Wal {
+  readonly dir: string;
+  private readonly limits: WalLimits;
+  private readonly metadata: Uint8Array;
+  private segments: SegmentName[];
+  private tail: TailSegment;
+  private hardState: HardState;
+  private snapshot: SnapshotMetadata;
+  /** Highest index the log reached (last entry written, or a later snapshot); names the next segment. */
+  private lastIndex: bigint;
+  private readonly pipeline: FilePipeline;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private failure: unknown;
+
+  private constructor(init: WalInit) {
+    this.dir = init.dir;
+    this.limits = init.limits;
+    this.metadata = init.metadata;
+    this.segments = init.segments;
+    this.tail = init.tail;
+    this.hardState = { ...init.hardState };
+    this.snapshot = cloneSnapshot(init.snapshot);
+    this.lastIndex = init.lastIndex;
+    this.pipeline = new FilePipeline(this.dir, this.limits.segmentBytes, this.limits.preallocate);
+    this.pipeline.start();
+  }
+
+  /** True when dir holds at least one segment. */
+  static async exists(dir: string): Promise<boolean> {
+    try {
+      return (await listSegments(dir)).segments.length > 0;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Creates a WAL in dir (which must not exist or be empty) holding metadata. The first segment is written
+   * in "<dir>.tmp" and renamed into place, so a crash leaves either no WAL or a complete one.
+   */
+  static async create(dir: string, metadata: Uint8Array, opts?: WalOptions): Promise<Wal> {
+    const limits = resolveLimits(opts);
+    dir = resolve(dir);
+    if (metadata.length > limits.maxRecordBytes) {
+      throw new WalError(
+        "WAL_RECORD_TOO_LARGE",
+        `wal: metadata of ${metadata.length} bytes is over the limit`,
+      );
+    }
+    const existing = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    if (existing !== undefined && existing.length > 0) {
+      throw new WalError("WAL_EXISTS", `wal: ${dir} already exists and is not empty`);
+    }
+    const tmpDir = `${dir}.tmp`;
+    await rm(tmpDir, { recursive: true, force: true });
+    await mkdir(tmpDir, { recursive: true });
+    const name: SegmentName = { seq: 0n, index: 0n, file: segmentFileName(0n, 0n) };
+    const fh = await open(join(tmpDir, name.file), "w+");
+    try {
+      if (limits.preallocate) await writeZeros(fh, 0, limits.segmentBytes);
+      const snapshot = emptySnapshotMarker();
+      const hardState: HardState = { term: 0n, vote: 0n, commit: 0n };
+      const h = encodeSegmentHeader(0, metadata, hardState, snapshot);
+      await writeFully(fh, h.bytes, 0);
+      await fh.datasync();
+      await fsyncDir(tmpDir);
+      if (existing !== undefined) await rmdir(dir);
+      await rename(tmpDir, dir);
+      await fsyncDir(dirname(dir));
+      const tail = { name, fh, offset: h.bytes.length, crc: h.crc, headerEnd: h.bytes.length };
+      return new Wal({
+        dir,
+        limits,
+        metadata: new Uint8Array(metadata),
+        segments: [name],
+        tail,
+        hardState,
+        snapshot,
+        lastIndex: 0n,
+      });
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /**
+   * Opens the WAL in dir: verifies every record, cuts a torn tail off the last segment, and returns the
+   * writer with the recovered state. Damage anywhere else throws WalCorruptError.
+   */
+  static async open(dir: string, opts?: WalOptions): Promise<OpenedWal> {
+    const limits = resolveLimits(opts);
+    dir = resolve(dir);
+    const r = await recover(dir, limits);
+    const name = r.segments.at(-1)!;
+    const fh = await open(join(dir, name.file), "r+");
+    const wal = new Wal({
+      dir,
+      limits,
+      metadata: r.state.metadata,
+      segments: r.segments,
+      tail: { ...r.tail, name, fh },
+      hardState: r.state.hardState,
+      snapshot: r.state.snapshot,
+      lastIndex: r.lastIndex,
+    });
+    return { wal, repaired: r.repaired, ...r.state };
+  }
+
+  /**
+   * Appends entries, then the hard state (skipped when undefined or unchanged), with one fdatasync.
+   * Entries must be contiguous, start after the snapshot and at most one past the last index; starting at or
+   * below the last index truncates the log there (raft semantics). Do not mutate the arguments until it resolves.
+   */
+  save(hardState: HardState | undefined, entries: readonly Entry[]): Promise<void> {
+    return this.run(async () => {
+      const first = entries[0];
+      if (first !== undefined) this.checkAppend(first.index, entries);
+      const hs =
+        hardState !== undefined && !hardStateEqual(hardState, this.hardState) ? { ...hardState } : undefined;
+      if (hs === undefined && first === undefined) return;
+      const size = saveSize(hs, entries, this.limits.maxRecordBytes);
+      await this.write(size, first?.index ?? this.lastIndex + 1n, (seed) =>
+        encodeSave(hs, entries, seed, size),
+      );
+      if (hs !== undefined) this.hardState = hs;
+      const last = entries.at(-1);
+      if (last !== undefined) this.lastIndex = last.index;
+    });
+  }
+
+  /** Records that a snapshot up to marker.index exists (etcd's SaveSnapshot), with one fdatasync. */
+  saveSnapshot(marker: SnapshotMetadata): Promise<void> {
+    return this.run(async () => {
+      const cur = this.snapshot;
+      assert(
+        marker.index > cur.index || (marker.index === cur.index && marker.term === cur.term),
+        () =>
+          `snapshot marker (index ${marker.index}, term ${marker.term}) is older than (${cur.index}, ${cur.term})`,
+      );
+      const m = cloneSnapshot(marker);
+      await this.write(snapshotRecordSize(m), this.lastIndex + 1n, (seed) => encodeSnapshotRecord(m, seed));
+      this.snapshot = m;
+      if (m.index > this.lastIndex) this.lastIndex = m.index;
+    });
+  }
+
+  /**
+   * Deletes the segments wholly before the one that holds index (capped at the latest snapshot), oldest first,
+   * so what is left is always a contiguous run. Returns how many were deleted.
+   */
+  releaseLockTo(index: bigint): Promise<number> {
+    return this.run(async () => {
+      const limit = index < this.snapshot.index ? index : this.snapshot.index;
+      // A segment named i was cut when no live entry >= i existed, so live entries >= i are in it or later.
+      let keep = 0;
+      for (let j = this.segments.length - 1; j > 0; j--) {
+        if (this.segments[j]!.index <= limit) {
+          keep = j;
+          break;
+        }
+      }
+      for (let j = 0; j < keep; j++) {
+        await unlink(join(this.dir, this.segments[0]!.file));
+        this.segments.shift();
+      }
+      if (keep > 0) await fsyncDir(this.dir);
+      return keep;
+    });
+  }
+
+  /** Deletes every segment the latest snapshot makes unnecessary. */
+  purge(): Promise<number> {
+    return this.releaseLockTo(this.snapshot.index);
+  }
+
+  /** The segment file names, oldest first (for tools and tests). */
+  segmentFiles(): string[] {
+    return this.segments.map((s) => s.file);
+  }
+
+  /** Where the next record goes: the tail segment and the offset after its last record (for tools and tests). */
+  position(): { file: string; offset: number } {
+    return { file: this.tail.name.file, offset: this.tail.offset };
+  }
+
+  /** Waits for pending calls, then closes the files. Later calls fail with WAL_CLOSED. */
+  close(): Promise<void> {
+    const p = this.queue.then(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      await this.tail.fh.close().catch(() => {});
+      await this.pipeline.close();
+    });
+    this.queue = p.catch(() => {});
+    return p;
+  }
+
+  private checkAppend(first: bigint, entries: readonly Entry[]): void {
+    entries.forEach((e, i) => {
+      assert(
+        e.index === first + BigInt(i),
+        () => `entries are not contiguous at ${e.index} (batch from ${first})`,
+      );
+    });
+    assert(
+      first > this.snapshot.index,
+      () => `entry ${first} is not after the snapshot at ${this.snapshot.index}`,
+    );
+    assert(
+      first <= this.lastIndex + 1n,
+      () => `entry ${first} leaves a gap after last index ${this.lastIndex}`,
+    );
+  }
+
+  /** Cuts first if the batch does not fit, then writes and syncs it. Any I/O failure fails the WAL for good. */
+  private async write(size: number, nextIndex: bigint, frame: (seed: number) => Framed): Promise<void> {
+    try {
+      const t = this.tail;
+      if (t.offset + size > this.limits.segmentBytes && t.offset > t.headerEnd) await this.cut(nextIndex);
+      const f = frame(this.tail.crc);
+      assert(f.bytes.length === size, () => `framed ${f.bytes.length} bytes, expected ${size}`);
+      await writeFully(this.tail.fh, f.bytes, this.tail.offset);
+      this.tail.offset += f.bytes.length;
+      this.tail.crc = f.crc;
+      await this.tail.fh.datasync();
+    } catch (err) {
+      // After a failed write or fsync the file's contents are unknown (and a retried fsync can lie).
+      this.failure = err;
+      throw new WalError("WAL_FAILED", `wal: write failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /**
+   * Seals the tail (truncated to its records, synced) and starts the next segment from the prepared file,
+   * named by nextIndex: no live entry at or above it exists yet, which is what releaseLockTo relies on.
+   */
+  private async cut(nextIndex: bigint): Promise<void> {
+    const old = this.tail;
+    await old.fh.truncate(old.offset);
+    await old.fh.datasync();
+    await old.fh.close();
+    const tmp = await this.pipeline.take();
+    const h = encodeSegmentHeader(old.crc, this.metadata, this.hardState, this.snapshot);
+    await writeFully(tmp.fh, h.bytes, 0);
+    await tmp.fh.datasync();
+    const seq = old.name.seq + 1n;
+    const name: SegmentName = { seq, index: nextIndex, file: segmentFileName(seq, nextIndex) };
+    await rename(tmp.path, join(this.dir, name.file));
+    await fsyncDir(this.dir);
+    this.segments.push(name);
+    this.tail = { name, fh: tmp.fh, offset: h.bytes.length, crc: h.crc, headerEnd: h.bytes.length };
+  }
+
+  /** Runs fn after every earlier call, in call order; refuses once closed or failed. */
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(() => {
+      if (this.closed) throw new WalError("WAL_CLOSED", "wal: closed");
+      if (this.failure !== undefined) {
+        throw new WalError("WAL_FAILED", "wal: an earlier write failed; reopen to recover", {
+          cause: this.failure,
+        });
+      }
+      return fn();
+    });
+    this.queue = p.catch(() => {});
+    return p;
+  }
+}
