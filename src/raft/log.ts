@@ -72,12 +72,8 @@ export class RaftLog {
    */
   findConflictByTerm(index: bigint, term: bigint): [bigint, bigint] {
     for (; index > 0n; index--) {
-      let t: bigint;
-      try {
-        t = this.term(index);
-      } catch {
-        return [index, 0n];
-      }
+      const t = this.maybeTerm(index);
+      if (t === undefined) return [index, 0n];
       if (t <= term) return [index, t];
     }
     return [0n, 0n];
@@ -181,14 +177,22 @@ export class RaftLog {
     return this.storage.term(i);
   }
 
-  /** Term of entry i, or 0 if it is compacted or not there. */
-  termOrZero(i: bigint): bigint {
+  /** Term of entry i, or undefined if it is compacted or not there; no exceptions on this hot path. */
+  maybeTerm(i: bigint): bigint | undefined {
+    const t = this.unstable.maybeTerm(i);
+    if (t !== undefined) return t;
+    if (i + 1n < this.firstIndex() || i > this.lastIndex()) return undefined;
     try {
-      return this.term(i);
+      return this.storage.term(i);
     } catch (err) {
-      if (err instanceof CompactedError || err instanceof UnavailableError) return 0n;
+      if (err instanceof CompactedError || err instanceof UnavailableError) return undefined;
       throw err;
     }
+  }
+
+  /** Term of entry i, or 0 if it is compacted or not there. */
+  termOrZero(i: bigint): bigint {
+    return this.maybeTerm(i) ?? 0n;
   }
 
   entries(i: bigint, maxSize: number): Entry[] {
@@ -207,12 +211,7 @@ export class RaftLog {
   }
 
   matchTerm(i: bigint, term: bigint): boolean {
-    try {
-      return this.term(i) === term;
-    } catch (err) {
-      if (err instanceof CompactedError || err instanceof UnavailableError) return false;
-      throw err;
-    }
+    return this.maybeTerm(i) === term;
   }
 
   /** Commit up to maxIndex if the entry there is of the given (current) term. */

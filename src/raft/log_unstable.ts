@@ -81,7 +81,8 @@ export class Unstable {
     const fromIndex = ents[0]!.index;
     const after = this.offset + BigInt(this.entries.length);
     if (fromIndex === after) {
-      this.entries = this.entries.concat(ents);
+      // Append in place: Ready hands out copies (nextEntries slices), so nothing aliases this array.
+      for (const e of ents) this.entries.push(e);
     } else if (fromIndex <= this.offset) {
       // Replace everything unstable; the log is being rewritten from before our offset.
       this.entries = ents.slice();

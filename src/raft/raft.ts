@@ -125,7 +125,9 @@ export class Raft {
     this.id = c.id;
     this.maxMsgSize = c.maxSizePerMsg ?? DEFAULT_MAX_SIZE_PER_MSG;
     this.raftLog = new RaftLog(c.storage, c.maxCommittedSizePerReady ?? this.maxMsgSize);
-    this.maxUncommittedSize = c.maxUncommittedEntriesSize ?? DEFAULT_MAX_UNCOMMITTED_ENTRIES_SIZE;
+    // 0 means no limit, as in etcd's raft.
+    const mu = c.maxUncommittedEntriesSize ?? DEFAULT_MAX_UNCOMMITTED_ENTRIES_SIZE;
+    this.maxUncommittedSize = mu === 0 ? Number.POSITIVE_INFINITY : mu;
     this.trk = new ProgressTracker(c.maxInflightMsgs ?? DEFAULT_MAX_INFLIGHT_MSGS, c.maxInflightBytes ?? 0);
     this.checkQuorum = c.checkQuorum ?? false;
     this.preVote = c.preVote ?? false;

@@ -457,7 +457,8 @@ export class EtcdServer {
   private async proposeInternal(r: Partial<InternalRaftRequest>): Promise<ApplyResult> {
     if (this.stopped) throw new ServerError("Stopped");
     const id = this.ids.next();
-    const req = InternalRaftRequest.fromPartial({ ...r, header: { ID: id } });
+    // Built directly (not fromPartial): the request fields are already complete decoded messages.
+    const req: InternalRaftRequest = { ID: 0n, ...r, header: { ID: id, username: "", authRevision: 0n, requesterMemberId: 0n } };
     const data = InternalRaftRequest.encode(req).finish();
     if (data.length > this.cfg.maxRequestBytes) throw new ServerError("RequestTooLarge");
     const done = this.waits.register(id);
