@@ -18,7 +18,6 @@ const GRPC_MAX_SEND_BYTES = 2 ** 31 - 1;
 
 export interface EmbedConfig extends Omit<ServerConfig, "logger"> {
   listenClientUrls: URL[];
-  quotaBackendBytes: bigint;
   logger: Logger;
 }
 

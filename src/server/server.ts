@@ -11,6 +11,11 @@ import {
   put as mvccPut,
 } from "../mvcc/txn_request.js";
 import {
+  type AlarmMember,
+  type AlarmRequest,
+  AlarmRequest_AlarmAction,
+  type AlarmResponse,
+  AlarmType,
   type CompactionRequest,
   type DeleteRangeRequest,
   type DeleteRangeResponse,
@@ -30,6 +35,7 @@ import { ProposalDroppedError } from "../raft/rawnode.js";
 import { MemoryStorage } from "../raft/storage.js";
 import type { Entry, SoftState } from "../raft/types.js";
 import { Wal } from "../wal/index.js";
+import { AlarmStore, PUT_COST_OVERHEAD } from "./alarms.js";
 import { AppliedWait } from "./applied_wait.js";
 import { ServerError } from "./errors.js";
 import { IdGenerator } from "./id_gen.js";
@@ -67,13 +73,15 @@ export interface ServerConfig {
   preVote: boolean;
   unsafeNoFsync: boolean;
   compactionBatchLimit: number;
+  /** Backend size at which writes are refused with NOSPACE (already resolved: 0 means etcd's 2 GiB). */
+  quotaBackendBytes: bigint;
   logger: ServerLogger;
 }
 
 type ApplyResult =
   | {
       ok: true;
-      resp: PutResponse | DeleteRangeResponse | mvcc.TxnResponse | undefined;
+      resp: PutResponse | DeleteRangeResponse | mvcc.TxnResponse | { alarms: AlarmMember[] } | undefined;
       /** The store's revision right after this request applied (the response header's revision). */
       revision: bigint;
       compaction?: mvcc.CompactionHandle;
@@ -90,6 +98,7 @@ export class EtcdServer {
   readonly kv: mvcc.KVStore;
   readonly backend: Backend;
   readonly cluster: RaftCluster;
+  readonly alarms: AlarmStore;
   private readonly node: RaftNode;
   private readonly waits = new WaitRegistry<ApplyResult>();
   private readonly applied: AppliedWait;
@@ -120,6 +129,7 @@ export class EtcdServer {
     this.kv = args.kv;
     this.node = args.node;
     this.cluster = new RaftCluster(this.backend, this.clusterId);
+    this.alarms = new AlarmStore(this.backend);
     this.applied = new AppliedWait(this.kv.consistentIndex);
     this.snapshotIndex = args.snapshotIndex;
     this.ids = new IdGenerator(this.memberId, Date.now());
@@ -377,6 +387,13 @@ export class EtcdServer {
     const noLease = (lease: bigint): void => {
       if (lease !== 0n) throw new ServerError("LeaseNotFound");
     };
+    if (req.alarm) {
+      this.kv.saveConsistentIndex(ci);
+      return { ok: true, resp: { alarms: this.applyAlarm(req.alarm) }, revision: this.kv.revision };
+    }
+    // While NOSPACE is raised the cluster takes no more puts (etcd's capped applier).
+    const capped = this.alarms.has(AlarmType.NOSPACE);
+    if (capped && (req.put || (req.txn && txnPutCost(req.txn) > 0))) throw new ServerError("NoSpace");
     if (req.put) {
       checkPut(this.kv, req.put, noLease);
       const w = this.kv.write(ci);
@@ -434,6 +451,34 @@ export class EtcdServer {
     return { ok: false, err: new Error("etcdserver: unknown raft request") };
   }
 
+  private applyAlarm(a: AlarmRequest): AlarmMember[] {
+    switch (a.action) {
+      case AlarmRequest_AlarmAction.GET:
+        return this.alarms.get(a.alarm);
+      case AlarmRequest_AlarmAction.ACTIVATE: {
+        if (a.alarm === AlarmType.NONE) return [];
+        const m = this.alarms.activate(a.memberID, a.alarm);
+        if (m)
+          this.cfg.logger.warn(
+            { "member-id": idToHex(a.memberID), alarm: AlarmType[a.alarm] },
+            "alarm raised",
+          );
+        return m ? [m] : [];
+      }
+      case AlarmRequest_AlarmAction.DEACTIVATE: {
+        const m = this.alarms.deactivate(a.memberID, a.alarm);
+        if (m)
+          this.cfg.logger.info(
+            { "member-id": idToHex(a.memberID), alarm: AlarmType[a.alarm] },
+            "alarm disarmed",
+          );
+        return m ? [m] : [];
+      }
+      default:
+        return [];
+    }
+  }
+
   /** Every --snapshot-count applied entries: record a raft snapshot and release the WAL before it. */
   private maybeSnapshot(applied: bigint): void {
     if (applied - this.snapshotIndex <= BigInt(this.cfg.snapshotCount)) return;
@@ -458,7 +503,11 @@ export class EtcdServer {
     if (this.stopped) throw new ServerError("Stopped");
     const id = this.ids.next();
     // Built directly (not fromPartial): the request fields are already complete decoded messages.
-    const req: InternalRaftRequest = { ID: 0n, ...r, header: { ID: id, username: "", authRevision: 0n, requesterMemberId: 0n } };
+    const req: InternalRaftRequest = {
+      ID: 0n,
+      ...r,
+      header: { ID: id, username: "", authRevision: 0n, requesterMemberId: 0n },
+    };
     const data = InternalRaftRequest.encode(req).finish();
     if (data.length > this.cfg.maxRequestBytes) throw new ServerError("RequestTooLarge");
     const done = this.waits.register(id);
@@ -501,7 +550,39 @@ export class EtcdServer {
     return { header: this.header(r.revision), kvs: r.kvs, more: r.more, count: r.count };
   }
 
+  /**
+   * etcd's quota check before proposing a Put or Txn: if the backend plus this request's cost would reach
+   * the quota, raise the NOSPACE alarm cluster-wide and refuse.
+   */
+  private async checkQuota(cost: number): Promise<void> {
+    if (BigInt(this.backend.size() + cost) < this.cfg.quotaBackendBytes) return;
+    try {
+      await this.proposeInternal({
+        alarm: {
+          action: AlarmRequest_AlarmAction.ACTIVATE,
+          memberID: this.memberId,
+          alarm: AlarmType.NOSPACE,
+        },
+      });
+    } finally {
+      // The request is refused whether or not the alarm could be raised.
+    }
+    throw new ServerError("NoSpace");
+  }
+
+  /** Maintenance.Alarm: every action goes through raft, GET included (as etcd). */
+  async alarm(req: AlarmRequest): Promise<AlarmResponse> {
+    const res = await this.propose({ alarm: req });
+    return { header: this.header(res.revision), alarms: (res.resp as { alarms: AlarmMember[] }).alarms };
+  }
+
+  /** Status.errors: one line per raised alarm, in gogoproto's text form as etcd prints it. */
+  alarmErrors(): string[] {
+    return this.alarms.get(AlarmType.NONE).map((m) => `memberID:${m.memberID} alarm:${AlarmType[m.alarm]} `);
+  }
+
   async put(req: PutRequest): Promise<PutResponse> {
+    await this.checkQuota(PUT_COST_OVERHEAD + req.key.length + req.value.length);
     const res = await this.propose({ put: req });
     const resp = res.resp as PutResponse;
     return { header: this.header(res.revision), prevKv: resp.prevKv };
@@ -520,6 +601,7 @@ export class EtcdServer {
       const { response } = applyTxn(this.kv, req as mvcc.TxnRequest);
       return toTxnResponse(response, this.header(response.revision));
     }
+    await this.checkQuota(txnPutCost(req));
     const res = await this.propose({ txn: req });
     const resp = res.resp as mvcc.TxnResponse;
     return toTxnResponse(resp, this.header(res.revision));
@@ -607,4 +689,18 @@ function toTxnResponse(resp: mvcc.TxnResponse, header: ResponseHeader): TxnRespo
     }),
   });
   return { ...convert(resp), header };
+}
+
+/** etcd's quota cost of a txn: the larger of its branches' put costs (0 for a txn without puts). */
+export function txnPutCost(r: TxnRequest): number {
+  const branch = (ops: TxnRequest["success"]): number => {
+    let cost = 0;
+    for (const op of ops) {
+      const q = op.request;
+      if (q?.$case === "requestPut") cost += PUT_COST_OVERHEAD + q.value.key.length + q.value.value.length;
+      else if (q?.$case === "requestTxn") cost += txnPutCost(q.value);
+    }
+    return cost;
+  };
+  return Math.max(branch(r.success), branch(r.failure));
 }

@@ -16,7 +16,8 @@ export function maintenanceService(
       raftIndex: server.committedIndex,
       raftTerm: server.term,
       raftAppliedIndex: server.raftAppliedIndex,
-      errors: [],
+      errors:
+        server.leader === 0n ? ["etcdserver: no leader", ...server.alarmErrors()] : server.alarmErrors(),
       dbSizeInUse: BigInt(server.backend.sizeInUse()),
       isLearner: false,
       storageVersion: "",
@@ -36,7 +37,7 @@ export function maintenanceService(
         hashRevision: h.hashRevision,
       };
     }),
-    alarm: unary(async () => ({ header: server.header(server.kv.revision), alarms: [] })),
+    alarm: unary(async (req) => server.alarm(req)),
     defragment: unary(async () => {
       await server.backend.defragment();
       return { header: server.header(server.kv.revision) };
