@@ -6,9 +6,16 @@ import type { Logger } from "pino";
 import { clusterService } from "../api/grpc/cluster.js";
 import { installGrpcCompat } from "../api/grpc/grpc_compat.js";
 import { kvService } from "../api/grpc/kv.js";
+import { leaseService } from "../api/grpc/lease.js";
 import { maintenanceService } from "../api/grpc/maintenance.js";
 import { createClientListener } from "../api/listen.js";
-import { ClusterService, KVService, type MaintenanceServer, MaintenanceService } from "../proto/index.js";
+import {
+  ClusterService,
+  KVService,
+  LeaseService,
+  type MaintenanceServer,
+  MaintenanceService,
+} from "../proto/index.js";
 import { EtcdServer, type ServerConfig } from "../server/server.js";
 
 /** gRPC receive limit: --max-request-bytes plus etcd's 512 KiB allowance for the envelope. */
@@ -43,6 +50,7 @@ export async function startEtcd(cfg: EmbedConfig): Promise<Etcd> {
     "grpc.max_send_message_length": GRPC_MAX_SEND_BYTES,
   });
   grpc.addService(KVService, kvService(server));
+  grpc.addService(LeaseService, leaseService(server.lease));
   grpc.addService(MaintenanceService, maintenanceService(server, cfg.quotaBackendBytes) as MaintenanceServer);
   grpc.addService(ClusterService, clusterService(server) as never);
   const injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());

@@ -2,6 +2,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Backend } from "../backend/index.js";
+import { Lessor, minLeaseTTL } from "../lease/index.js";
 import { decodeMember, encodeMember, type Member, RaftCluster } from "../membership/cluster.js";
 import * as mvcc from "../mvcc/index.js";
 import {
@@ -40,6 +41,7 @@ import { AppliedWait } from "./applied_wait.js";
 import { ServerError } from "./errors.js";
 import { IdGenerator } from "./id_gen.js";
 import { clusterId as deriveClusterId, memberId as deriveMemberId, idToHex } from "./ids.js";
+import { type LeaseApplyResult, LeaseOps } from "./lease_ops.js";
 import { RaftNode } from "./raft_node.js";
 import { ReadIndexBatcher } from "./read_index.js";
 import { WaitRegistry } from "./wait.js";
@@ -75,13 +77,22 @@ export interface ServerConfig {
   compactionBatchLimit: number;
   /** Backend size at which writes are refused with NOSPACE (already resolved: 0 means etcd's 2 GiB). */
   quotaBackendBytes: bigint;
+  /** --experimental-enable-lease-checkpoint / --experimental-enable-lease-checkpoint-persist. */
+  leaseCheckpoint?: boolean;
+  leaseCheckpointPersist?: boolean;
   logger: ServerLogger;
 }
 
 type ApplyResult =
   | {
       ok: true;
-      resp: PutResponse | DeleteRangeResponse | mvcc.TxnResponse | { alarms: AlarmMember[] } | undefined;
+      resp:
+        | PutResponse
+        | DeleteRangeResponse
+        | mvcc.TxnResponse
+        | { alarms: AlarmMember[] }
+        | LeaseApplyResult["resp"]
+        | undefined;
       /** The store's revision right after this request applied (the response header's revision). */
       revision: bigint;
       compaction?: mvcc.CompactionHandle;
@@ -99,6 +110,9 @@ export class EtcdServer {
   readonly backend: Backend;
   readonly cluster: RaftCluster;
   readonly alarms: AlarmStore;
+  readonly lessor: Lessor;
+  /** The Lease service's server side (api/grpc/lease.ts serves it). */
+  readonly lease: LeaseOps;
   private readonly node: RaftNode;
   private readonly waits = new WaitRegistry<ApplyResult>();
   private readonly applied: AppliedWait;
@@ -119,6 +133,7 @@ export class EtcdServer {
     clusterId: bigint;
     backend: Backend;
     kv: mvcc.KVStore;
+    lessor: Lessor;
     node: RaftNode;
     snapshotIndex: bigint;
   }) {
@@ -141,6 +156,17 @@ export class EtcdServer {
     this.ready = new Promise((resolve) => {
       this.readyResolve = resolve;
     });
+    this.lessor = args.lessor;
+    this.lease = new LeaseOps(this.lessor, this.kv, {
+      propose: (r) => this.propose(r),
+      linearizableRead: () => this.linearizableRead(),
+      header: (revision) => this.header(revision),
+      nextId: () => this.ids.next(),
+      leader: () => this.lead,
+      checkQuota: (cost) => this.checkQuota(cost),
+      requestTimeoutMs: this.requestTimeoutMs,
+      logger: args.cfg.logger,
+    });
   }
 
   /** Open (or create) the member's data dir and start raft. */
@@ -151,7 +177,17 @@ export class EtcdServer {
     await mkdir(join(memberDir, "snap"), { recursive: true });
     const backend = Backend.open({ path: join(memberDir, "snap", "db") });
     log.info({ path: join(memberDir, "snap", "db") }, "opened backend db");
-    const kv = mvcc.KVStore.open(backend, { compactionBatchLimit: cfg.compactionBatchLimit });
+    // The lessor loads first: opening the store re-attaches every leased key to it.
+    const lessor = Lessor.open(backend, {
+      now: () => performance.now(),
+      minLeaseTTL: minLeaseTTL(Math.max(2, Math.round(cfg.electionMs / cfg.heartbeatMs)), cfg.heartbeatMs),
+      checkpointing: cfg.leaseCheckpoint ?? false,
+      persistCheckpoints: cfg.leaseCheckpointPersist ?? false,
+    });
+    const kv = mvcc.KVStore.open(backend, {
+      compactionBatchLimit: cfg.compactionBatchLimit,
+      leaseHooks: lessor,
+    });
     const storage = new MemoryStorage();
     let memberId: bigint;
     let clusterId: bigint;
@@ -228,7 +264,7 @@ export class EtcdServer {
       unsafeNoFsync: cfg.unsafeNoFsync,
       logger: log,
     });
-    const server = new EtcdServer({ cfg, memberId, clusterId, backend, kv, node, snapshotIndex });
+    const server = new EtcdServer({ cfg, memberId, clusterId, backend, kv, lessor, node, snapshotIndex });
     server.run();
     return server;
   }
@@ -258,6 +294,8 @@ export class EtcdServer {
   }
 
   private onSoftState(ss: SoftState): void {
+    // Promotion waits for the new term's empty entry to apply (applyEntry); demotion is immediate.
+    if (ss.raftState !== "Leader" && this.lessor.isPrimary) this.lease.demote();
     if (ss.lead !== this.lead) {
       const was = this.lead;
       this.lead = ss.lead;
@@ -368,6 +406,8 @@ export class EtcdServer {
     if (e.data.length === 0) {
       // A new leader's empty entry.
       this.kv.saveConsistentIndex(ci);
+      // etcd promotes the lessor once the leader has applied every entry of earlier terms.
+      if (this.node.raw.raft.state === "Leader") this.lease.promote(this.cfg.electionMs);
       return;
     }
     const req = InternalRaftRequest.decode(e.data);
@@ -385,7 +425,7 @@ export class EtcdServer {
 
   private applyRequest(req: InternalRaftRequest, ci: mvcc.ConsistentIndex): ApplyResult {
     const noLease = (lease: bigint): void => {
-      if (lease !== 0n) throw new ServerError("LeaseNotFound");
+      if (lease !== 0n && !this.lessor.lookup(lease)) throw new ServerError("LeaseNotFound");
     };
     if (req.alarm) {
       this.kv.saveConsistentIndex(ci);
@@ -393,7 +433,11 @@ export class EtcdServer {
     }
     // While NOSPACE is raised the cluster takes no more puts (etcd's capped applier).
     const capped = this.alarms.has(AlarmType.NOSPACE);
-    if (capped && (req.put || (req.txn && txnPutCost(req.txn) > 0))) throw new ServerError("NoSpace");
+    if (capped && (req.put || req.leaseGrant || (req.txn && txnPutCost(req.txn) > 0)))
+      throw new ServerError("NoSpace");
+    if (req.leaseGrant) return { ok: true, ...this.lease.applyGrant(req.leaseGrant, ci) };
+    if (req.leaseRevoke) return { ok: true, ...this.lease.applyRevoke(req.leaseRevoke, ci) };
+    if (req.leaseCheckpoint) return { ok: true, ...this.lease.applyCheckpoint(req.leaseCheckpoint, ci) };
     if (req.put) {
       checkPut(this.kv, req.put, noLease);
       const w = this.kv.write(ci);
@@ -619,6 +663,7 @@ export class EtcdServer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.lease.stop();
     this.reads.failAll();
     this.waits.failAll(new ServerError("Stopped"));
     await this.node.stop();
