@@ -8,6 +8,7 @@ import { installGrpcCompat } from "../api/grpc/grpc_compat.js";
 import { kvService } from "../api/grpc/kv.js";
 import { leaseService } from "../api/grpc/lease.js";
 import { maintenanceService } from "../api/grpc/maintenance.js";
+import { watchService } from "../api/grpc/watch.js";
 import { createClientListener } from "../api/listen.js";
 import {
   ClusterService,
@@ -15,6 +16,7 @@ import {
   LeaseService,
   type MaintenanceServer,
   MaintenanceService,
+  WatchService,
 } from "../proto/index.js";
 import { EtcdServer, type ServerConfig } from "../server/server.js";
 
@@ -53,6 +55,14 @@ export async function startEtcd(cfg: EmbedConfig): Promise<Etcd> {
   grpc.addService(LeaseService, leaseService(server.lease));
   grpc.addService(MaintenanceService, maintenanceService(server, cfg.quotaBackendBytes) as MaintenanceServer);
   grpc.addService(ClusterService, clusterService(server) as never);
+  grpc.addService(
+    WatchService,
+    watchService({
+      watchable: server.watchable,
+      header: (rev) => server.header(rev),
+      maxRequestBytes: cfg.maxRequestBytes,
+    }),
+  );
   const injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
   const http: HttpServer = createHttpServer((_req, res) => {
     res.statusCode = 404;

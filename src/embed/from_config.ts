@@ -21,6 +21,7 @@ export function embedConfig(c: Config, logger: Logger): EmbedConfig {
     preVote: c.preVote,
     unsafeNoFsync: c.unsafeNoFsync,
     compactionBatchLimit: c.compactionBatchLimit,
+    watchProgressNotifyIntervalMs: c.watchProgressNotifyIntervalMs,
     listenClientUrls: c.listenClientUrls.map((u) => new URL(String(u))),
     quotaBackendBytes: BigInt(Math.max(0, effectiveQuotaBackendBytes(c))),
     logger,

@@ -43,3 +43,20 @@ export {
   type TxnResponse,
   txn,
 } from "./txn_request.js";
+export {
+  ERR_DUPLICATE_WATCH_ID,
+  ERR_EMPTY_WATCHER_RANGE,
+  MAX_PENDING_CONTROL,
+  type SendFn,
+  WatchStream,
+} from "./watch_stream.js";
+export {
+  DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS,
+  MAX_WATCH_EVENTS_PER_BATCH,
+  MAX_WATCH_RESPONSE_BYTES,
+  MAX_WATCHERS_PER_SYNC,
+  type WatchableStats,
+  WatchableStore,
+  type WatchableStoreOptions,
+} from "./watchable_store.js";
+export type { WatchCreateOptions, WatchEvent, WatchResponse } from "./watcher.js";

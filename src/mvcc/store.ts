@@ -18,7 +18,7 @@ import { type RangeOptions, type RangeResult, type ReadView, rangeKeys, readEven
 import { reattachLeases, restoreIndex } from "./restore.js";
 import { bytesToRev, revToBytes } from "./revision.js";
 import { TreeIndex } from "./tree_index.js";
-import { type ConsistentIndex, type LeaseHooks, type TxnHost, WriteTxn } from "./txn.js";
+import { type ConsistentIndex, type LeaseHooks, type TxnHost, type TxnResult, WriteTxn } from "./txn.js";
 
 export const KEY_BUCKET = "key";
 export const META_BUCKET = "meta";
@@ -135,6 +135,13 @@ export class KVStore implements ReadView, TxnHost {
     assert(this.activeTxn === null, "a write txn is already open");
     this.activeTxn = new WriteTxn(this, this.currentRev, ci);
     return this.activeTxn;
+  }
+
+  /** Set by the server: every txn that changed the store, in commit order (feeds watchers). */
+  commitListener: ((result: TxnResult) => void) | undefined;
+
+  onCommitted(result: TxnResult): void {
+    this.commitListener?.(result);
   }
 
   /** @internal Called by WriteTxn.end(). */

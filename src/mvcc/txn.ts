@@ -42,6 +42,8 @@ export interface TxnHost {
     pending: ReadonlyArray<readonly [Buffer, Buffer]>,
     ci: ConsistentIndex | undefined,
   ): void;
+  /** Told of every txn that changed the store, in commit order (the watchable store listens here). */
+  onCommitted?(result: TxnResult): void;
 }
 
 export class WriteTxn implements ReadView {
@@ -126,7 +128,9 @@ export class WriteTxn implements ReadView {
     this.checkOpen();
     this.ended = true;
     this.host.commitTxn(this, this.pending, this.ci);
-    return { revision: this.revision, changes: this.events };
+    const result = { revision: this.revision, changes: this.events };
+    if (this.events.length > 0) this.host.onCommitted?.(result);
+    return result;
   }
 
   /**

@@ -75,6 +75,8 @@ export interface ServerConfig {
   preVote: boolean;
   unsafeNoFsync: boolean;
   compactionBatchLimit: number;
+  /** Interval of progress notifications to caught-up watchers that asked for them. */
+  watchProgressNotifyIntervalMs?: number;
   /** Backend size at which writes are refused with NOSPACE (already resolved: 0 means etcd's 2 GiB). */
   quotaBackendBytes: bigint;
   /** --experimental-enable-lease-checkpoint / --experimental-enable-lease-checkpoint-persist. */
@@ -107,6 +109,8 @@ export class EtcdServer {
   readonly clusterId: bigint;
   readonly cfg: ServerConfig;
   readonly kv: mvcc.KVStore;
+  readonly watchable: mvcc.WatchableStore;
+  private pendingNotify: mvcc.TxnResult[] = [];
   readonly backend: Backend;
   readonly cluster: RaftCluster;
   readonly alarms: AlarmStore;
@@ -142,6 +146,11 @@ export class EtcdServer {
     this.clusterId = args.clusterId;
     this.backend = args.backend;
     this.kv = args.kv;
+    this.watchable = new mvcc.WatchableStore(this.kv, {
+      progressNotifyIntervalMs: args.cfg.watchProgressNotifyIntervalMs,
+    });
+    // Changes reach watchers after the apply batch commits, so watchers never see uncommitted state.
+    this.kv.commitListener = (r) => this.pendingNotify.push(r);
     this.node = args.node;
     this.cluster = new RaftCluster(this.backend, this.clusterId);
     this.alarms = new AlarmStore(this.backend);
@@ -365,6 +374,9 @@ export class EtcdServer {
         last = e.index;
       }
     });
+    const committed = this.pendingNotify;
+    this.pendingNotify = [];
+    for (const r of committed) this.watchable.notify(r.changes, r.revision);
     this.applied.advance(last);
     this.maybeSnapshot(last);
   }
@@ -668,6 +680,7 @@ export class EtcdServer {
     this.waits.failAll(new ServerError("Stopped"));
     await this.node.stop();
     await this.node.wal.close();
+    this.watchable.close();
     await this.kv.close();
     await this.backend.close();
   }

@@ -1,0 +1,118 @@
+// Owns the etcdserverpb.Watch gRPC service (etcd's v3rpc watchServer): each bidirectional call is one mvcc
+// WatchStream; requests (create / cancel / progress) are parsed here, responses get the cluster header, and
+// back-pressure runs both ways: write() returning false parks watchers until 'drain', and a stream with too
+// many unsent control responses stops reading requests until it drains.
+
+import type { ServerDuplexStream } from "@grpc/grpc-js";
+import type { WatchableStore, WatchStream } from "../../mvcc/index.js";
+import {
+  type ResponseHeader,
+  WatchCreateRequest_FilterType,
+  type WatchRequest,
+  type WatchResponse,
+  type WatchServer,
+} from "../../proto/index.js";
+import { approxSize, GRPC_OVERHEAD_BYTES, toWire } from "./watch_wire.js";
+
+/**
+ * Bytes of responses a stream hands to grpc-js before it stops taking more (its watchers are parked until
+ * the socket takes them). grpc-js's own limit counts messages (16), and a catching-up response can hold up
+ * to about 1 MiB, so bytes are what keeps a slow client from holding much of the server's memory.
+ */
+export const MAX_STREAM_PENDING_BYTES = 1024 * 1024;
+
+export interface WatchServiceDeps {
+  watchable: WatchableStore;
+  /** The response header for a revision: cluster_id, member_id, the revision, the current raft_term. */
+  header(revision: bigint): ResponseHeader;
+  /** --max-request-bytes: a fragment=true watcher's responses are cut at this plus 512 KiB, as etcd does. */
+  maxRequestBytes: number;
+}
+
+export function watchService(deps: WatchServiceDeps): WatchServer {
+  return { watch: (call) => serveWatch(deps, call) };
+}
+
+function serveWatch(deps: WatchServiceDeps, call: ServerDuplexStream<WatchRequest, WatchResponse>): void {
+  const fragmentBytes = deps.maxRequestBytes + GRPC_OVERHEAD_BYTES;
+  let blocked = false; // refusing responses until the buffers below drain
+  let writableFull = false; // grpc-js write() said so; cleared by 'drain'
+  let pendingBytes = 0; // handed to write(), not yet written out
+  let done = false;
+  const unblock = (): void => {
+    if (!blocked || done || writableFull || pendingBytes > MAX_STREAM_PENDING_BYTES / 2) return;
+    blocked = false;
+    stream.resume();
+    if (call.isPaused() && stream.acceptingRequests) call.resume();
+  };
+  const stream = deps.watchable.newStream((resp) => {
+    if (done) return true; // the call is gone: drop
+    if (blocked) return false;
+    // A response is taken whole (all its fragments) even if it crosses a limit; the next one is refused.
+    for (const msg of toWire(resp, deps.header, fragmentBytes)) {
+      const size = approxSize(msg);
+      pendingBytes += size;
+      const ok = call.write(msg, () => {
+        pendingBytes -= size;
+        unblock();
+      });
+      if (!ok) writableFull = true;
+    }
+    if (writableFull || pendingBytes >= MAX_STREAM_PENDING_BYTES) blocked = true;
+    return true;
+  });
+
+  call.on("drain", () => {
+    writableFull = false;
+    unblock();
+  });
+  call.on("data", (req: WatchRequest) => {
+    handleRequest(stream, req);
+    if (!stream.acceptingRequests) call.pause();
+  });
+  // The client closing its side does not end the stream: etcd keeps sending events until the call ends.
+  call.on("end", () => undefined);
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    stream.close();
+  };
+  call.on("cancelled", finish);
+  call.on("error", finish);
+  call.on("close", finish);
+}
+
+function handleRequest(stream: WatchStream, req: WatchRequest): void {
+  const u = req.requestUnion;
+  switch (u?.$case) {
+    case "createRequest": {
+      const c = u.value;
+      stream.watch({
+        key: c.key,
+        rangeEnd: c.rangeEnd,
+        startRevision: c.startRevision,
+        watchId: c.watchId,
+        noPut: c.filters.includes(WatchCreateRequest_FilterType.NOPUT),
+        noDelete: c.filters.includes(WatchCreateRequest_FilterType.NODELETE),
+        prevKv: c.prevKv,
+        progressNotify: c.progressNotify,
+        fragment: c.fragment,
+      });
+      return;
+    }
+    case "cancelRequest":
+      stream.cancel(u.value.watchId);
+      return;
+    case "progressRequest":
+      stream.requestProgress();
+      return;
+    case undefined:
+      return; // etcd ignores a request of no (or an unknown) kind and keeps the stream
+    default:
+      assertNever(u);
+  }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected watch request ${JSON.stringify(x)}`);
+}
