@@ -9,7 +9,7 @@ export class PayloadError extends Error {
 
 const U64_MAX = (1n << 64n) - 1n;
 const ENTRY_HEADER = 17; // term u64, index u64, type u8
-const HARD_STATE_BYTES = 24; // term, vote, commit
+export const HARD_STATE_BYTES = 24; // term, vote, commit
 const ENTRY_TYPES: readonly EntryType[] = ["Normal", "ConfChange"];
 
 function putU64(view: DataView, off: number, v: bigint, what: string): void {

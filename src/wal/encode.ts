@@ -1,6 +1,13 @@
 // Owns turning WAL writes into framed bytes: a segment header, a save() batch, a snapshot marker.
 import type { Entry, HardState, SnapshotMetadata } from "../raft/types.js";
-import { encodeCrc, encodeEntryInto, encodeHardState, encodeSnapshot, entryPayloadSize } from "./codec.js";
+import {
+  encodeCrc,
+  encodeEntryInto,
+  encodeHardState,
+  encodeSnapshot,
+  entryPayloadSize,
+  HARD_STATE_BYTES,
+} from "./codec.js";
 import { WalError } from "./errors.js";
 import { frameSize, HEADER_BYTES, RecordType, sealRecord, writeRecord } from "./record.js";
 
@@ -61,7 +68,7 @@ export function saveSize(
   entries: readonly Entry[],
   maxRecordBytes: number,
 ): number {
-  let n = hardState === undefined ? 0 : frameSize(encodeHardState(hardState).length);
+  let n = hardState === undefined ? 0 : frameSize(HARD_STATE_BYTES);
   for (const e of entries) {
     const size = entryPayloadSize(e);
     if (size > maxRecordBytes) {

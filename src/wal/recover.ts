@@ -7,8 +7,9 @@ import { encodeSegmentHeader, HEADER_TYPES } from "./encode.js";
 import { WalCorruptError, WalError } from "./errors.js";
 import { fsyncDir, resetTail, writeFully } from "./file_io.js";
 import type { WalLimits } from "./limits.js";
+import { LiveLogError } from "./live_log.js";
 import { decodeRecord, isZero } from "./record.js";
-import { Replay, ReplayError, type WalState } from "./replay.js";
+import { Replay, type WalState } from "./replay.js";
 import { listSegments, type SegmentName } from "./segment_name.js";
 
 /** Where appends continue in the last segment. */
@@ -21,10 +22,9 @@ export interface Tail {
 
 export interface Recovered {
   state: WalState;
-  lastIndex: bigint;
   segments: SegmentName[];
   tail: Tail;
-  /** True when the last segment had a torn or damaged tail that was cut off. */
+  /** True when the last segment had a torn or damaged tail that was cut off (or a header rewritten). */
   repaired: boolean;
 }
 
@@ -46,7 +46,7 @@ export async function recover(dir: string, limits: WalLimits): Promise<Recovered
     const [a, b] = [segments[i - 1]!, segments[i]!];
     if (b.seq !== a.seq + 1n) throw new WalCorruptError(b.file, 0, `segment sequence jumps from ${a.file}`);
   }
-  const replay = new Replay();
+  const replay = new Replay(segments[0]!.index);
   let link: number | undefined; // the crc the next segment must start from; unknown for the oldest kept one
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
@@ -57,9 +57,14 @@ export async function recover(dir: string, limits: WalLimits): Promise<Recovered
       link = scan.crc;
       continue;
     }
+    if (scan.headerEnd === 0 && link === undefined) {
+      // Its header is the only copy of the metadata and the state before it: nothing to rebuild it from.
+      const why = scan.torn ?? "short";
+      throw new WalCorruptError(seg.file, scan.end, `header of the oldest segment is damaged: ${why}`);
+    }
+    const state = finish(replay, seg.file, scan.end); // validate everything before changing any file
     const tail = await repairTail(dir, seg, buf, scan, replay, link, limits);
-    const state = finish(replay, seg.file, scan.end);
-    return { state, lastIndex: replay.lastIndex, segments, tail, repaired: scan.torn !== undefined };
+    return { state, segments, tail, repaired: scan.torn !== undefined || scan.headerEnd === 0 };
   }
   throw new Error("unreachable");
 }
@@ -98,7 +103,7 @@ function scanSegment(
       try {
         replay.apply(d.type, d.payload);
       } catch (err) {
-        if (err instanceof PayloadError || err instanceof ReplayError) {
+        if (err instanceof PayloadError || err instanceof LiveLogError) {
           throw new WalCorruptError(file, off, err.message);
         }
         throw err;
@@ -113,7 +118,7 @@ function scanSegment(
 /**
  * Makes the last segment end exactly after its last valid record, zeros after it, so a later open cannot
  * mistake stale bytes for records. A header cut short (only possible by damage after its fsync) is rewritten
- * from the state it restates, unless it is the oldest segment, whose header is the only copy of that state.
+ * from the state it restates: the state at the end of the previous segment (link is that segment's last crc).
  */
 async function repairTail(
   dir: string,
@@ -125,13 +130,6 @@ async function repairTail(
   limits: WalLimits,
 ): Promise<Tail> {
   const headerTorn = scan.headerEnd === 0;
-  if (headerTorn && link === undefined) {
-    throw new WalCorruptError(
-      seg.file,
-      scan.end,
-      `header of the oldest segment is damaged: ${scan.torn ?? "short"}`,
-    );
-  }
   const size = Math.max(limits.segmentBytes, buf.length);
   const clean =
     !headerTorn && isZero(buf, scan.end, buf.length) && (buf.length >= size || !limits.preallocate);
@@ -159,7 +157,7 @@ function finish(replay: Replay, file: string, offset: number): WalState {
   try {
     return replay.finish();
   } catch (err) {
-    if (err instanceof ReplayError) throw new WalCorruptError(file, offset, err.message);
+    if (err instanceof LiveLogError) throw new WalCorruptError(file, offset, err.message);
     throw err;
   }
 }

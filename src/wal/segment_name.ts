@@ -5,8 +5,8 @@ export interface SegmentName {
   /** Position of the segment in the log, consecutive from the oldest kept segment. */
   seq: bigint;
   /**
-   * Raft index the segment was cut at: no entry with index >= this was live when the segment was created,
-   * so every live entry at or above it was written in this segment or a later one.
+   * The first live index the segment holds: every live entry at or above it was written in this segment or
+   * a later one, and every entry below it was live when the segment was cut.
    */
   index: bigint;
   file: string;

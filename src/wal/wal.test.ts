@@ -1,9 +1,10 @@
 // Specifies the Wal's behaviour case by case: create/open, save and truncation, snapshot markers, segment
 // rollover and release, leftovers, typed errors, and call serialization.
 import assert from "node:assert/strict";
-import { mkdir, readdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
+import { type FileHandle, mkdir, readdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { HARD_STATE_BYTES } from "./codec.js";
 import { WalCorruptError, type WalError } from "./errors.js";
 import { frameSize } from "./record.js";
 import { parseSegmentName } from "./segment_name.js";
@@ -111,6 +112,21 @@ describe("Wal save", () => {
     });
   });
 
+  it("fails for good after a write error: the file's state is unknown until reopened", async () => {
+    await withTempDir(async (dir) => {
+      const wal = await Wal.create(dir, META, SMALL);
+      await wal.save(hs(1n, 1n, 0n), [entry(1n, 1n)]);
+      // Pull the file out from under the writer, as a dying disk would.
+      await (wal as unknown as { tail: { fh: FileHandle } }).tail.fh.close();
+      await assert.rejects(wal.save(undefined, [entry(2n, 1n)]), (e: WalError) => e.code === "WAL_FAILED");
+      await assert.rejects(wal.saveSnapshot(marker(1n, 1n)), (e: WalError) => e.code === "WAL_FAILED");
+      await wal.close();
+      const o = await Wal.open(dir, SMALL);
+      assert.deepEqual(o.entries, [entry(1n, 1n)]);
+      await o.wal.close();
+    });
+  });
+
   it("serializes calls made without waiting, in call order", async () => {
     await withTempDir(async (dir) => {
       const wal = await Wal.create(dir, META, SMALL);
@@ -153,6 +169,7 @@ describe("Wal snapshot markers", () => {
       const wal = await Wal.create(dir, META, SMALL);
       await wal.save(hs(1n, 1n, 1n), [entry(1n, 1n), entry(2n, 1n), entry(3n, 1n)]);
       await wal.saveSnapshot(marker(2n, 3n));
+      await assert.rejects(wal.save(undefined, [entry(4n, 3n)]), /gap after last index 2/);
       await wal.save(hs(3n, 2n, 2n), [entry(3n, 3n, "from leader")]);
       await wal.close();
       const o = await Wal.open(dir, SMALL);
@@ -296,7 +313,7 @@ describe("Wal corruption", () => {
       const path = join(dir, files[1]!);
       const buf = await readFile(path);
       // Drop the last record (a hard state): every remaining byte is valid, but the next segment's link breaks.
-      await writeFile(path, buf.subarray(0, buf.length - frameSize(24)));
+      await writeFile(path, buf.subarray(0, buf.length - frameSize(HARD_STATE_BYTES)));
       await assert.rejects(Wal.open(dir, SMALL), /crc chain/);
       await writeFile(path, buf);
       await unlink(path);

@@ -16,6 +16,7 @@ import { WalError } from "./errors.js";
 import { fsyncDir, writeFully, writeZeros } from "./file_io.js";
 import { FilePipeline } from "./file_pipeline.js";
 import { resolveLimits, type WalLimits, type WalOptions } from "./limits.js";
+import { type Indexed, LiveLog } from "./live_log.js";
 import { recover, type Tail } from "./recover.js";
 import { emptySnapshotMarker, type WalState } from "./replay.js";
 import { listSegments, type SegmentName, segmentFileName } from "./segment_name.js";
@@ -23,7 +24,7 @@ import { listSegments, type SegmentName, segmentFileName } from "./segment_name.
 /** What Wal.open returns: the writer, and the state it recovered. */
 export interface OpenedWal extends WalState {
   wal: Wal;
-  /** True when a torn tail was cut off the last segment. */
+  /** True when a torn tail was cut off the last segment (or its header rewritten). */
   repaired: boolean;
 }
 
@@ -40,7 +41,7 @@ interface WalInit {
   tail: TailSegment;
   hardState: HardState;
   snapshot: SnapshotMetadata;
-  lastIndex: bigint;
+  log: LiveLog<Indexed>;
 }
 
 const cloneSnapshot = (s: SnapshotMetadata): SnapshotMetadata => ({
@@ -57,8 +58,8 @@ export class Wal {
   private tail: TailSegment;
   private hardState: HardState;
   private snapshot: SnapshotMetadata;
-  /** Highest index the log reached (last entry written, or a later snapshot); names the next segment. */
-  private lastIndex: bigint;
+  /** Indexes and terms of the live entries, as replay will see them: validates appends, names segments. */
+  private readonly log: LiveLog<Indexed>;
   private readonly pipeline: FilePipeline;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -72,7 +73,7 @@ export class Wal {
     this.tail = init.tail;
     this.hardState = { ...init.hardState };
     this.snapshot = cloneSnapshot(init.snapshot);
-    this.lastIndex = init.lastIndex;
+    this.log = init.log;
     this.pipeline = new FilePipeline(this.dir, this.limits.segmentBytes, this.limits.preallocate);
     this.pipeline.start();
   }
@@ -132,7 +133,7 @@ export class Wal {
         tail,
         hardState,
         snapshot,
-        lastIndex: 0n,
+        log: new LiveLog(),
       });
     } catch (err) {
       await fh.close().catch(() => {});
@@ -158,7 +159,7 @@ export class Wal {
       tail: { ...r.tail, name, fh },
       hardState: r.state.hardState,
       snapshot: r.state.snapshot,
-      lastIndex: r.lastIndex,
+      log: liveLogOf(r.state),
     });
     return { wal, repaired: r.repaired, ...r.state };
   }
@@ -176,12 +177,9 @@ export class Wal {
         hardState !== undefined && !hardStateEqual(hardState, this.hardState) ? { ...hardState } : undefined;
       if (hs === undefined && first === undefined) return;
       const size = saveSize(hs, entries, this.limits.maxRecordBytes);
-      await this.write(size, first?.index ?? this.lastIndex + 1n, (seed) =>
-        encodeSave(hs, entries, seed, size),
-      );
+      await this.write(size, (seed) => encodeSave(hs, entries, seed, size));
       if (hs !== undefined) this.hardState = hs;
-      const last = entries.at(-1);
-      if (last !== undefined) this.lastIndex = last.index;
+      for (const e of entries) this.log.append({ index: e.index, term: e.term });
     });
   }
 
@@ -195,9 +193,9 @@ export class Wal {
           `snapshot marker (index ${marker.index}, term ${marker.term}) is older than (${cur.index}, ${cur.term})`,
       );
       const m = cloneSnapshot(marker);
-      await this.write(snapshotRecordSize(m), this.lastIndex + 1n, (seed) => encodeSnapshotRecord(m, seed));
+      await this.write(snapshotRecordSize(m), (seed) => encodeSnapshotRecord(m, seed));
       this.snapshot = m;
-      if (m.index > this.lastIndex) this.lastIndex = m.index;
+      this.log.marker(m.index, m.term);
     });
   }
 
@@ -206,28 +204,12 @@ export class Wal {
    * so what is left is always a contiguous run. Returns how many were deleted.
    */
   releaseLockTo(index: bigint): Promise<number> {
-    return this.run(async () => {
-      const limit = index < this.snapshot.index ? index : this.snapshot.index;
-      // A segment named i was cut when no live entry >= i existed, so live entries >= i are in it or later.
-      let keep = 0;
-      for (let j = this.segments.length - 1; j > 0; j--) {
-        if (this.segments[j]!.index <= limit) {
-          keep = j;
-          break;
-        }
-      }
-      for (let j = 0; j < keep; j++) {
-        await unlink(join(this.dir, this.segments[0]!.file));
-        this.segments.shift();
-      }
-      if (keep > 0) await fsyncDir(this.dir);
-      return keep;
-    });
+    return this.run(() => this.release(index));
   }
 
-  /** Deletes every segment the latest snapshot makes unnecessary. */
+  /** Deletes every segment the latest snapshot (as of when the call runs) makes unnecessary. */
   purge(): Promise<number> {
-    return this.releaseLockTo(this.snapshot.index);
+    return this.run(() => this.release(this.snapshot.index));
   }
 
   /** The segment file names, oldest first (for tools and tests). */
@@ -252,6 +234,24 @@ export class Wal {
     return p;
   }
 
+  private async release(index: bigint): Promise<number> {
+    const limit = index < this.snapshot.index ? index : this.snapshot.index;
+    // Every live entry at or above a segment's name is in that segment or a later one (see cut()).
+    let keep = 0;
+    for (let j = this.segments.length - 1; j > 0; j--) {
+      if (this.segments[j]!.index <= limit) {
+        keep = j;
+        break;
+      }
+    }
+    for (let j = 0; j < keep; j++) {
+      await unlink(join(this.dir, this.segments[0]!.file));
+      this.segments.shift();
+    }
+    if (keep > 0) await fsyncDir(this.dir);
+    return keep;
+  }
+
   private checkAppend(first: bigint, entries: readonly Entry[]): void {
     entries.forEach((e, i) => {
       assert(
@@ -264,16 +264,16 @@ export class Wal {
       () => `entry ${first} is not after the snapshot at ${this.snapshot.index}`,
     );
     assert(
-      first <= this.lastIndex + 1n,
-      () => `entry ${first} leaves a gap after last index ${this.lastIndex}`,
+      first <= this.log.lastIndex + 1n,
+      () => `entry ${first} leaves a gap after last index ${this.log.lastIndex}`,
     );
   }
 
   /** Cuts first if the batch does not fit, then writes and syncs it. Any I/O failure fails the WAL for good. */
-  private async write(size: number, nextIndex: bigint, frame: (seed: number) => Framed): Promise<void> {
+  private async write(size: number, frame: (seed: number) => Framed): Promise<void> {
     try {
       const t = this.tail;
-      if (t.offset + size > this.limits.segmentBytes && t.offset > t.headerEnd) await this.cut(nextIndex);
+      if (t.offset + size > this.limits.segmentBytes && t.offset > t.headerEnd) await this.cut();
       const f = frame(this.tail.crc);
       assert(f.bytes.length === size, () => `framed ${f.bytes.length} bytes, expected ${size}`);
       await writeFully(this.tail.fh, f.bytes, this.tail.offset);
@@ -289,9 +289,12 @@ export class Wal {
 
   /**
    * Seals the tail (truncated to its records, synced) and starts the next segment from the prepared file,
-   * named by nextIndex: no live entry at or above it exists yet, which is what releaseLockTo relies on.
+   * named one past the end of the live log: every live entry at or above that index will be written in the
+   * new segment or later (releaseLockTo relies on this), and every entry below it is live now (open relies on
+   * this to notice entries that only released segments hold).
    */
-  private async cut(nextIndex: bigint): Promise<void> {
+  private async cut(): Promise<void> {
+    const index = this.log.lastIndex + 1n;
     const old = this.tail;
     await old.fh.truncate(old.offset);
     await old.fh.datasync();
@@ -301,7 +304,7 @@ export class Wal {
     await writeFully(tmp.fh, h.bytes, 0);
     await tmp.fh.datasync();
     const seq = old.name.seq + 1n;
-    const name: SegmentName = { seq, index: nextIndex, file: segmentFileName(seq, nextIndex) };
+    const name: SegmentName = { seq, index, file: segmentFileName(seq, index) };
     await rename(tmp.path, join(this.dir, name.file));
     await fsyncDir(this.dir);
     this.segments.push(name);
@@ -322,4 +325,11 @@ export class Wal {
     this.queue = p.catch(() => {});
     return p;
   }
+}
+
+function liveLogOf(state: WalState): LiveLog<Indexed> {
+  const log = new LiveLog<Indexed>(state.snapshot.index);
+  log.marker(state.snapshot.index, state.snapshot.term);
+  for (const e of state.entries) log.append({ index: e.index, term: e.term });
+  return log;
 }
