@@ -204,7 +204,7 @@ export class EtcdServer {
     let bootstrapPeers: { id: bigint; context: Uint8Array }[] | undefined;
     let snapshotIndex = 0n;
     if (await Wal.exists(walDir)) {
-      const opened = await Wal.open(walDir);
+      const opened = await Wal.open(walDir, { unsafeNoFsync: cfg.unsafeNoFsync });
       wal = opened.wal;
       const meta = Buffer.from(opened.metadata);
       memberId = meta.readBigUInt64BE(0);
@@ -252,7 +252,7 @@ export class EtcdServer {
       const meta = Buffer.alloc(16);
       meta.writeBigUInt64BE(memberId, 0);
       meta.writeBigUInt64BE(clusterId, 8);
-      wal = await Wal.create(walDir, meta);
+      wal = await Wal.create(walDir, meta, { unsafeNoFsync: cfg.unsafeNoFsync });
       bootstrapPeers = members
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
         .map((m) => ({ id: m.id, context: encodeMember(m) }));

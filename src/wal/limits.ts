@@ -19,12 +19,15 @@ export interface WalOptions {
   maxRecordBytes?: number;
   /** Write zeros over each new segment so later fdatasyncs need not update file metadata (default true). */
   preallocate?: boolean;
+  /** Skip the per-save fdatasync (etcd's --unsafe-no-fsync): a crash of the machine may lose acknowledged writes. */
+  unsafeNoFsync?: boolean;
 }
 
 export interface WalLimits {
   segmentBytes: number;
   maxRecordBytes: number;
   preallocate: boolean;
+  unsafeNoFsync: boolean;
 }
 
 export function resolveLimits(opts: WalOptions = {}): WalLimits {
@@ -32,6 +35,7 @@ export function resolveLimits(opts: WalOptions = {}): WalLimits {
     segmentBytes: opts.segmentBytes ?? SEGMENT_BYTES,
     maxRecordBytes: opts.maxRecordBytes ?? MAX_RECORD_BYTES,
     preallocate: opts.preallocate ?? true,
+    unsafeNoFsync: opts.unsafeNoFsync ?? false,
   };
   if (!Number.isSafeInteger(limits.segmentBytes) || limits.segmentBytes < 4096) {
     throw new RangeError(`segmentBytes must be an integer >= 4096, got ${limits.segmentBytes}`);

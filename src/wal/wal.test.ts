@@ -332,3 +332,21 @@ describe("Wal corruption", () => {
     });
   });
 });
+
+describe("unsafeNoFsync (--unsafe-no-fsync)", () => {
+  it("still writes every record, so a process restart recovers it", async () => {
+    await withTempDir(async (root) => {
+      const dir = join(root, "wal");
+      const w = await Wal.create(dir, META, { unsafeNoFsync: true });
+      await w.save({ term: 1n, vote: 1n, commit: 2n }, [entry(1n, 1n), entry(2n, 1n)]);
+      await w.close();
+      const opened = await Wal.open(dir);
+      assert.deepEqual(
+        opened.entries.map((e) => e.index),
+        [1n, 2n],
+      );
+      assert.equal(opened.hardState.commit, 2n);
+      await opened.wal.close();
+    });
+  });
+});

@@ -279,7 +279,7 @@ export class Wal {
       await writeFully(this.tail.fh, f.bytes, this.tail.offset);
       this.tail.offset += f.bytes.length;
       this.tail.crc = f.crc;
-      await this.tail.fh.datasync();
+      if (!this.limits.unsafeNoFsync) await this.tail.fh.datasync();
     } catch (err) {
       // After a failed write or fsync the file's contents are unknown (and a retried fsync can lie).
       this.failure = err;
