@@ -126,5 +126,7 @@ export const SUPPORTED_FLAGS: ReadonlySet<string> = new Set([
   "experimental-compaction-batch-limit",
   "compaction-batch-limit",
   "experimental-watch-progress-notify-interval",
+  "experimental-enable-lease-checkpoint",
+  "experimental-enable-lease-checkpoint-persist",
   "watch-progress-notify-interval",
 ]);

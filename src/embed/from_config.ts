@@ -22,8 +22,17 @@ export function embedConfig(c: Config, logger: Logger): EmbedConfig {
     unsafeNoFsync: c.unsafeNoFsync,
     compactionBatchLimit: c.compactionBatchLimit,
     watchProgressNotifyIntervalMs: c.watchProgressNotifyIntervalMs,
+    // etcd-ts checkpoints lease TTLs and persists them unless told otherwise, so remaining TTLs survive
+    // restarts and leader changes (etcd 3.4 defaults both off; its TTLs then reset to full on restart).
+    leaseCheckpoint: flagOr(c, "experimental-enable-lease-checkpoint", true),
+    leaseCheckpointPersist: flagOr(c, "experimental-enable-lease-checkpoint-persist", true),
     listenClientUrls: c.listenClientUrls.map((u) => new URL(String(u))),
     quotaBackendBytes: BigInt(Math.max(0, effectiveQuotaBackendBytes(c))),
     logger,
   };
+}
+
+/** A boolean flag's value when given explicitly, else etcd-ts's own default. */
+function flagOr(c: Config, name: string, dflt: boolean): boolean {
+  return c.setFlags.has(name) ? c.raw.get(name) === true : dflt;
 }

@@ -82,6 +82,8 @@ export interface ServerConfig {
   /** --experimental-enable-lease-checkpoint / --experimental-enable-lease-checkpoint-persist. */
   leaseCheckpoint?: boolean;
   leaseCheckpointPersist?: boolean;
+  /** How often the leader checkpoints a lease's remaining TTL (only leases with more TTL left than this). */
+  leaseCheckpointIntervalMs?: number;
   logger: ServerLogger;
 }
 
@@ -100,6 +102,12 @@ type ApplyResult =
       compaction?: mvcc.CompactionHandle;
     }
   | { ok: false; err: unknown };
+
+/**
+ * etcd checkpoints every 5 minutes, so short leases restart from their full TTL; etcd-ts checkpoints every
+ * 5 s so that a lease's remaining TTL survives a restart or a leader change within 5 s of accuracy.
+ */
+export const LEASE_CHECKPOINT_INTERVAL_MS = 5000;
 
 /** Keep this many entries before a snapshot in the log, so slow followers can catch up without one. */
 export const SNAPSHOT_CATCHUP_ENTRIES = 5000n;
@@ -192,6 +200,7 @@ export class EtcdServer {
       minLeaseTTL: minLeaseTTL(Math.max(2, Math.round(cfg.electionMs / cfg.heartbeatMs)), cfg.heartbeatMs),
       checkpointing: cfg.leaseCheckpoint ?? false,
       persistCheckpoints: cfg.leaseCheckpointPersist ?? false,
+      checkpointIntervalMs: cfg.leaseCheckpointIntervalMs ?? LEASE_CHECKPOINT_INTERVAL_MS,
     });
     const kv = mvcc.KVStore.open(backend, {
       compactionBatchLimit: cfg.compactionBatchLimit,
