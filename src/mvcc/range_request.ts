@@ -3,6 +3,7 @@
 // count_only and keys_only. Request field names match the generated etcdserverpb.RangeRequest.
 
 import { ErrInvalidSortOption } from "./errors.js";
+import { goSort, type Less } from "./go_sort.js";
 import type { KeyValue } from "./kv.js";
 import type { ReadView } from "./read.js";
 
@@ -38,14 +39,13 @@ export interface RangeResponse {
 
 const EMPTY = Buffer.alloc(0);
 
-type Cmp = (a: KeyValue, b: KeyValue) => number;
-const bigCmp = (x: bigint, y: bigint) => (x < y ? -1 : x > y ? 1 : 0);
-const SORTERS: Record<number, Cmp> = {
-  [SortTarget.KEY]: (a, b) => Buffer.compare(a.key, b.key),
-  [SortTarget.VERSION]: (a, b) => bigCmp(a.version, b.version),
-  [SortTarget.CREATE]: (a, b) => bigCmp(a.createRevision, b.createRevision),
-  [SortTarget.MOD]: (a, b) => bigCmp(a.modRevision, b.modRevision),
-  [SortTarget.VALUE]: (a, b) => Buffer.compare(a.value, b.value),
+/** etcd's kvSortByX Less functions: bytewise for key and value, numeric for the rest. */
+const SORTERS: Record<number, Less<KeyValue>> = {
+  [SortTarget.KEY]: (a, b) => Buffer.compare(a.key, b.key) < 0,
+  [SortTarget.VERSION]: (a, b) => a.version < b.version,
+  [SortTarget.CREATE]: (a, b) => a.createRevision < b.createRevision,
+  [SortTarget.MOD]: (a, b) => a.modRevision < b.modRevision,
+  [SortTarget.VALUE]: (a, b) => Buffer.compare(a.value, b.value) < 0,
 };
 
 /** Throws ErrInvalidSortOption for enum values outside the proto (etcd 3.6+ validation). */
@@ -88,10 +88,12 @@ export function rangeRequest(view: ReadView, r: RangeRequest): RangeResponse {
 
   // Results come in ascending key order; a non-KEY target without an order sorts ascending.
   if (sortTarget !== SortTarget.KEY && sortOrder === SortOrder.NONE) sortOrder = SortOrder.ASCEND;
+  // etcd also sorts KEY+ASCEND, but keys are unique and already ascending, so that sort cannot move anything.
   if (sortOrder !== SortOrder.NONE && !(sortTarget === SortTarget.KEY && sortOrder === SortOrder.ASCEND)) {
-    const cmp = SORTERS[sortTarget]!;
-    // Stable, so ties keep key order in both directions (what Go's insertion sort gives small results).
-    kvs.sort(sortOrder === SortOrder.DESCEND ? (a, b) => cmp(b, a) : cmp);
+    const less = SORTERS[sortTarget]!;
+    // Go's sort.Sort / sort.Sort(sort.Reverse(...)), move for move: ties among more than 12 kvs come out in
+    // pdqsort's order, not key order, and clients can see it.
+    goSort(kvs, sortOrder === SortOrder.DESCEND ? (a, b) => less(b, a) : less);
   }
 
   let more = false;
