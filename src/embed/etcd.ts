@@ -4,16 +4,21 @@ import type { Server as NetServer } from "node:net";
 import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { clusterService } from "../api/grpc/cluster.js";
+import { electionService } from "../api/grpc/election.js";
 import { installGrpcCompat } from "../api/grpc/grpc_compat.js";
 import { kvService } from "../api/grpc/kv.js";
 import { leaseService } from "../api/grpc/lease.js";
+import { lockService } from "../api/grpc/lock.js";
 import { maintenanceService } from "../api/grpc/maintenance.js";
+import { recipeBackend } from "../api/grpc/recipe_call.js";
 import { watchService } from "../api/grpc/watch.js";
 import { createClientListener } from "../api/listen.js";
 import {
   ClusterService,
+  ElectionService,
   KVService,
   LeaseService,
+  LockService,
   type MaintenanceServer,
   MaintenanceService,
   WatchService,
@@ -63,6 +68,9 @@ export async function startEtcd(cfg: EmbedConfig): Promise<Etcd> {
       maxRequestBytes: cfg.maxRequestBytes,
     }),
   );
+  const recipes = recipeBackend(server);
+  grpc.addService(LockService, lockService(recipes));
+  grpc.addService(ElectionService, electionService(recipes));
   const injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
   const http: HttpServer = createHttpServer((_req, res) => {
     res.statusCode = 404;

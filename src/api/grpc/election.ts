@@ -1,0 +1,69 @@
+// Owns the v3electionpb.Election gRPC service (etcd's v3election): Campaign, Proclaim, Leader, Resign and the
+// Observe stream, with etcd's request checks and session-lease side effects.
+import type { ServerWritableStream } from "@grpc/grpc-js";
+import type { ElectionServer, LeaderKey, LeaderRequest, LeaderResponse } from "../../proto/index.js";
+import { type RecipeBackend, RecipeError, sessionLease } from "../../server/concurrency.js";
+import { campaign, leader, observe, proclaim, resign } from "../../server/election.js";
+import { callSignal, recipeError, recipeUnary } from "./recipe_call.js";
+
+export const ERR_MISSING_LEADER_KEY = '"leader" field must be provided';
+
+function required(leader: LeaderKey | undefined): LeaderKey {
+  if (!leader) throw new RecipeError(ERR_MISSING_LEADER_KEY);
+  return leader;
+}
+
+export function electionService(b: RecipeBackend): ElectionServer {
+  return {
+    campaign: recipeUnary((req, signal) => campaign(b, req.name, req.lease, req.value, signal)),
+    proclaim: recipeUnary(async (req) => {
+      const l = required(req.leader);
+      // etcd resumes the election in a session on the leader's lease: lease 0 grants a fresh one and the
+      // proclaimed value is put with it.
+      const lease = await sessionLease(b, l.lease);
+      return { header: await proclaim(b, l.key, l.rev, lease, req.value) };
+    }),
+    leader: recipeUnary((req) => leader(b, req.name)),
+    resign: recipeUnary(async (req) => {
+      const l = required(req.leader);
+      await sessionLease(b, l.lease);
+      return { header: await resign(b, l.key, l.rev) };
+    }),
+    observe: (call) => {
+      void serveObserve(b, call);
+    },
+  };
+}
+
+/** Streams leader changes until the client goes away; the next one is taken only after the last was written. */
+async function serveObserve(
+  b: RecipeBackend,
+  call: ServerWritableStream<LeaderRequest, LeaderResponse>,
+): Promise<void> {
+  const { signal, release } = callSignal(call);
+  try {
+    for await (const st of observe(b, call.request.name, signal)) {
+      if (!call.write({ header: st.header, kv: st.kv })) await drained(call, signal);
+    }
+    if (!signal.aborted) call.end();
+  } catch (err) {
+    if (!signal.aborted) call.emit("error", recipeError(err));
+  } finally {
+    release();
+  }
+}
+
+function drained(
+  call: ServerWritableStream<LeaderRequest, LeaderResponse>,
+  signal: AbortSignal,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      call.off("drain", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    call.once("drain", done);
+    signal.addEventListener("abort", done);
+  });
+}
