@@ -1,0 +1,23 @@
+// Owns the shapes every benchmark shares: a metric row, a benchmark's spec (typed options with defaults and help).
+
+/** One measured figure; `better` says which direction is good, for reading the ratio column. */
+export interface Metric {
+  name: string;
+  value: number;
+  unit: string;
+  better?: "higher" | "lower";
+  /** Printed under the table, e.g. the first error seen. */
+  note?: string;
+}
+
+export type OptionValue = number | string | boolean;
+
+/** A benchmark: its options are the keys of `defaults` (camelCase here, --kebab-case on the command line). */
+export interface BenchSpec<O extends Record<string, OptionValue>> {
+  name: string;
+  description: string;
+  defaults: O;
+  help: { [K in keyof O]: string };
+  /** Runs the load against one server and returns its figures. Must finish in bounded time. */
+  run(endpoint: string, opts: O, log: (msg: string) => void): Promise<Metric[]>;
+}
