@@ -26,6 +26,9 @@ export interface BackendOptions {
   maxBuckets?: number;
 }
 
+/** How stale the file size used by quota checks may be (etcd also reads a cached size). */
+export const SIZE_REFRESH_MS = 100;
+
 /** Upper bound on named buckets: key, meta, lease, auth, authUsers, authRoles, members, … */
 export const DEFAULT_MAX_BUCKETS = 32;
 
@@ -43,6 +46,8 @@ export class Backend {
   private openReaders = 0;
   private writeCount = 0;
   private busy: "defrag" | "closed" | null = null;
+  private cachedSize = 0;
+  private sizeAt = Number.NEGATIVE_INFINITY;
 
   private constructor(opts: Required<BackendOptions>) {
     this.path = opts.path;
@@ -152,8 +157,14 @@ export class Backend {
   }
 
   /** Size of the database file in bytes (etcd's dbSize). */
+  /** The file's size; a stat at most every SIZE_REFRESH_MS, since quota checks ask on every write. */
   size(): number {
-    return statSync(this.path).size;
+    const now = performance.now();
+    if (now - this.sizeAt > SIZE_REFRESH_MS) {
+      this.cachedSize = statSync(this.path).size;
+      this.sizeAt = now;
+    }
+    return this.cachedSize;
   }
 
   /** Bytes in pages actually holding data, excluding free pages (etcd's dbSizeInUse). */
@@ -233,6 +244,7 @@ export class Backend {
     await this.root.close();
     await rename(replacement, this.path);
     this.root = this.openEnv();
+    this.sizeAt = Number.NEGATIVE_INFINITY; // the file was replaced: read its size again
     for (const [name, b] of this.buckets) b.db = this.openDb(name);
     for (const name of this.storedBucketNames()) {
       if (!this.buckets.has(name)) this.buckets.set(name, new Bucket(this, name, this.openDb(name)));

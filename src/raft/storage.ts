@@ -165,10 +165,11 @@ export class MemoryStorage implements Storage {
     if (first > entries[0]!.index) entries = entries.slice(Number(first - entries[0]!.index));
     const offset = entries[0]!.index - this.offset();
     const len = BigInt(this.ents.length);
-    if (len > offset) {
-      this.ents = this.ents.slice(0, Number(offset)).concat(entries);
-    } else if (len === offset) {
-      this.ents = this.ents.concat(entries);
+    if (len >= offset) {
+      // In place: entries() hands out copies, so nothing else holds this array. (Copying the whole log on
+      // every append was a hot spot: the log only shrinks at snapshots.)
+      this.ents.length = Number(offset);
+      for (const e of entries) this.ents.push(e);
     } else {
       assert(false, () => `missing log entry [last: ${this.lastIndex()}, append at: ${entries[0]!.index}]`);
     }

@@ -29,8 +29,11 @@ import { ServerError } from "./errors.js";
 export const LEASE_DUTY_INTERVAL_MS = 500;
 /** Expired leases taken per duty round: at most LEASE_REVOKE_RATE per second. */
 export const REVOKES_PER_ROUND = LEASE_REVOKE_RATE / 2;
-/** Revoke proposals in flight at once (etcd's maxPendingRevokes). */
-export const MAX_PENDING_REVOKES = 16;
+/**
+ * Revoke proposals in flight at once. etcd caps its revoke goroutines at 16, but each of ours is a cheap
+ * promise, and 16 in flight limits the rate to 16 / commit latency (about 600/s): allow a round's worth.
+ */
+export const MAX_PENDING_REVOKES = REVOKES_PER_ROUND;
 /** Checkpoints proposed per duty round: at most LEASE_CHECKPOINT_RATE per second. */
 export const CHECKPOINTS_PER_ROUND = Math.min(LEASE_CHECKPOINT_RATE / 2, MAX_LEASE_CHECKPOINT_BATCH);
 /** etcd's quota cost of a LeaseGrant (leaseOverhead). */

@@ -20,6 +20,8 @@ import { approxSize, GRPC_OVERHEAD_BYTES, toWire } from "./watch_wire.js";
  * to about 1 MiB, so bytes are what keeps a slow client from holding much of the server's memory.
  */
 export const MAX_STREAM_PENDING_BYTES = 1024 * 1024;
+/** Responses queued on one stream before its watchers are parked (etcd's per-stream channel holds 128). */
+export const MAX_STREAM_PENDING_MSGS = 128;
 
 export interface WatchServiceDeps {
   watchable: WatchableStore;
@@ -36,11 +38,12 @@ export function watchService(deps: WatchServiceDeps): WatchServer {
 function serveWatch(deps: WatchServiceDeps, call: ServerDuplexStream<WatchRequest, WatchResponse>): void {
   const fragmentBytes = deps.maxRequestBytes + GRPC_OVERHEAD_BYTES;
   let blocked = false; // refusing responses until the buffers below drain
-  let writableFull = false; // grpc-js write() said so; cleared by 'drain'
   let pendingBytes = 0; // handed to write(), not yet written out
+  let pendingMsgs = 0;
   let done = false;
   const unblock = (): void => {
-    if (!blocked || done || writableFull || pendingBytes > MAX_STREAM_PENDING_BYTES / 2) return;
+    if (!blocked || done) return;
+    if (pendingBytes > MAX_STREAM_PENDING_BYTES / 2 || pendingMsgs > MAX_STREAM_PENDING_MSGS / 2) return;
     blocked = false;
     stream.resume();
     if (call.isPaused() && stream.acceptingRequests) call.resume();
@@ -52,20 +55,20 @@ function serveWatch(deps: WatchServiceDeps, call: ServerDuplexStream<WatchReques
     for (const msg of toWire(resp, deps.header, fragmentBytes)) {
       const size = approxSize(msg);
       pendingBytes += size;
-      const ok = call.write(msg, () => {
+      pendingMsgs++;
+      // grpc-js's write() turns false after 16 queued messages; like etcd (128 per stream) we keep taking
+      // responses up to our own bounds and only then park watchers.
+      call.write(msg, () => {
         pendingBytes -= size;
+        pendingMsgs--;
         unblock();
       });
-      if (!ok) writableFull = true;
     }
-    if (writableFull || pendingBytes >= MAX_STREAM_PENDING_BYTES) blocked = true;
+    if (pendingBytes >= MAX_STREAM_PENDING_BYTES || pendingMsgs >= MAX_STREAM_PENDING_MSGS) blocked = true;
     return true;
   });
 
-  call.on("drain", () => {
-    writableFull = false;
-    unblock();
-  });
+  call.on("drain", unblock);
   call.on("data", (req: WatchRequest) => {
     handleRequest(stream, req);
     if (!stream.acceptingRequests) call.pause();
