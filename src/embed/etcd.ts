@@ -11,7 +11,7 @@ import { leaseService } from "../api/grpc/lease.js";
 import { lockService } from "../api/grpc/lock.js";
 import { maintenanceService } from "../api/grpc/maintenance.js";
 import { recipeBackend } from "../api/grpc/recipe_call.js";
-import { watchService } from "../api/grpc/watch.js";
+import { FastWatchService, watchService } from "../api/grpc/watch.js";
 import { createClientListener } from "../api/listen.js";
 import {
   ClusterService,
@@ -21,7 +21,6 @@ import {
   LockService,
   type MaintenanceServer,
   MaintenanceService,
-  WatchService,
 } from "../proto/index.js";
 import { EtcdServer, type ServerConfig } from "../server/server.js";
 
@@ -61,7 +60,7 @@ export async function startEtcd(cfg: EmbedConfig): Promise<Etcd> {
   grpc.addService(MaintenanceService, maintenanceService(server, cfg.quotaBackendBytes) as MaintenanceServer);
   grpc.addService(ClusterService, clusterService(server) as never);
   grpc.addService(
-    WatchService,
+    FastWatchService,
     watchService({
       watchable: server.watchable,
       header: (rev) => server.header(rev),
