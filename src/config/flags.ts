@@ -92,7 +92,7 @@ export function fileTypeOf(f: FlagSpec): FileType | undefined {
  * "flag not supported yet by etcd-ts; ignored". Later issues flip flags on by adding them here.
  * A 3.6 name and its 3.4/3.5 `experimental-` name are one feature and are listed together.
  */
-// Not listed yet, so setting them warns: auto-compaction (no compactor), the gateway, WAL/snapshot retention
+// Not listed yet, so setting them warns: the gateway, WAL/snapshot retention
 // (every WAL segment before a snapshot is released), the election-tick advance and strict reconfig checks.
 export const SUPPORTED_FLAGS: ReadonlySet<string> = new Set([
   "name",
@@ -117,6 +117,8 @@ export const SUPPORTED_FLAGS: ReadonlySet<string> = new Set([
   "config-file",
   "version",
   "pre-vote",
+  "auto-compaction-mode",
+  "auto-compaction-retention",
   "unsafe-no-fsync",
   "experimental-compaction-batch-limit",
   "compaction-batch-limit",

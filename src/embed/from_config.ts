@@ -21,6 +21,8 @@ export function embedConfig(c: Config, logger: Logger): EmbedConfig {
     preVote: c.preVote,
     unsafeNoFsync: c.unsafeNoFsync,
     compactionBatchLimit: c.compactionBatchLimit,
+    autoCompactionMode: c.autoCompactionMode,
+    autoCompactionRetention: c.autoCompactionRetention,
     watchProgressNotifyIntervalMs: c.watchProgressNotifyIntervalMs,
     // etcd-ts checkpoints lease TTLs and persists them unless told otherwise, so remaining TTLs survive
     // restarts and leader changes (etcd 3.4 defaults both off; its TTLs then reset to full on restart).

@@ -38,6 +38,7 @@ import type { Entry, SoftState } from "../raft/types.js";
 import { Wal } from "../wal/index.js";
 import { AlarmStore, PUT_COST_OVERHEAD } from "./alarms.js";
 import { AppliedWait } from "./applied_wait.js";
+import { AutoCompactor, type CompactionMode } from "./auto_compactor.js";
 import { ServerError } from "./errors.js";
 import { IdGenerator } from "./id_gen.js";
 import { clusterId as deriveClusterId, memberId as deriveMemberId, idToHex } from "./ids.js";
@@ -75,6 +76,9 @@ export interface ServerConfig {
   preVote: boolean;
   unsafeNoFsync: boolean;
   compactionBatchLimit: number;
+  /** --auto-compaction-mode and -retention (periodic: ms; revision: revisions kept; 0 = off). */
+  autoCompactionMode?: CompactionMode;
+  autoCompactionRetention?: number;
   /** Interval of progress notifications to caught-up watchers that asked for them. */
   watchProgressNotifyIntervalMs?: number;
   /** Backend size at which writes are refused with NOSPACE (already resolved: 0 means etcd's 2 GiB). */
@@ -119,6 +123,7 @@ export class EtcdServer {
   readonly kv: mvcc.KVStore;
   readonly watchable: mvcc.WatchableStore;
   private pendingNotify: mvcc.TxnResult[] = [];
+  private autoCompactor: AutoCompactor | undefined;
   readonly backend: Backend;
   readonly cluster: RaftCluster;
   readonly alarms: AlarmStore;
@@ -300,6 +305,27 @@ export class EtcdServer {
         void this.stop();
       },
     });
+    if ((this.cfg.autoCompactionRetention ?? 0) > 0) {
+      this.autoCompactor = new AutoCompactor(
+        {
+          revision: () => this.kv.revision,
+          compact: async (revision) => {
+            await this.compact({ revision, physical: false });
+          },
+          isLeader: () => this.lead === this.memberId,
+          now: () => Date.now(),
+          setTimer: (fn, ms) => {
+            const t = setTimeout(fn, ms);
+            t.unref();
+            return { clear: () => clearTimeout(t) };
+          },
+          logger: this.cfg.logger,
+        },
+        this.cfg.autoCompactionMode ?? "periodic",
+        this.cfg.autoCompactionRetention ?? 0,
+      );
+      this.autoCompactor.start();
+    }
     const voters = this.node.raw.status().confState.voters;
     if (voters.length === 1 && voters[0] === this.memberId) {
       // A single voter need not wait a whole election timeout (etcd fast-forwards its election ticks).
@@ -689,6 +715,7 @@ export class EtcdServer {
     this.waits.failAll(new ServerError("Stopped"));
     await this.node.stop();
     await this.node.wal.close();
+    this.autoCompactor?.stop();
     this.watchable.close();
     await this.kv.close();
     await this.backend.close();
