@@ -98,7 +98,9 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
       // etcd 3.4 with --logger=zap does not log "ready to serve client requests"; it logs this once ready.
       if (
         out.includes("ready to serve client requests") ||
-        (real && out.includes("serving client traffic insecurely"))
+        (real &&
+          (out.includes("serving client traffic insecurely") ||
+            out.includes("serving client traffic securely")))
       ) {
         clearTimeout(timer);
         resolve();

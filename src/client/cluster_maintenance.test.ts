@@ -1,0 +1,130 @@
+// Specifies the Cluster and Maintenance wrappers against a real server: every RPC reaches the wire with its
+// fields, and its errors come back typed. RPCs the server does not implement yet are reported as skipped.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { after, before, describe, type TestContext, test } from "node:test";
+import { AlarmRequest_AlarmAction, AlarmType } from "../proto/index.js";
+import { freePort } from "../testing/server_process.js";
+import { Client } from "./client.js";
+import {
+  BadLeaderTransfereeError,
+  EtcdError,
+  MemberError,
+  MemberNotFoundError,
+  NoSpaceError,
+  Status,
+} from "./errors.js";
+import { TestServer } from "./test_util.js";
+
+/** Runs `fn`; if the server answers Unimplemented, marks the test skipped and returns undefined. */
+async function ifImplemented<T>(t: TestContext, what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof EtcdError && e.code === Status.UNIMPLEMENTED) {
+      t.skip(`${what}: not implemented by this server`);
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+describe("client cluster and maintenance", () => {
+  let server: TestServer;
+  let client: Client;
+  before(async () => {
+    server = await TestServer.start();
+    client = await Client.connect({ endpoints: [server.endpoint] });
+  });
+  after(async () => {
+    await client?.close();
+    await server?.dispose();
+  });
+
+  test("memberList: the one member, linearizable or not", async () => {
+    for (const linearizable of [true, false]) {
+      const res = await client.cluster.memberList({ linearizable });
+      assert.equal(res.members.length, 1);
+      assert.equal(res.members[0]!.name, "default");
+      assert.deepEqual(res.members[0]!.clientURLs, [`http://${server.endpoint}`]);
+      assert.equal(res.members[0]!.ID, res.header!.memberId);
+    }
+  });
+
+  test("status, hash, hashKV and defragment of a named member", async () => {
+    await client.kv.put("m/k", "v");
+    const st = await client.maintenance.status({ endpoint: server.endpoint });
+    assert.match(st.version, /^3\./);
+    assert.equal(st.leader, st.header!.memberId);
+    assert.ok(st.dbSize > 0n && st.raftIndex > 0n);
+    assert.equal(
+      typeof (await client.maintenance.hash({ endpoint: `http://${server.endpoint}` })).hash,
+      "number",
+    );
+    const h1 = await client.maintenance.hashKV(0n);
+    const h2 = await client.maintenance.hashKV(0n);
+    assert.equal(h1.hash, h2.hash);
+    await client.maintenance.defragment({ endpoint: server.endpoint }); // etcd 3.4 answers without a header
+  });
+
+  test("alarms: activate NOSPACE, writes fail with NoSpaceError, disarm all", async () => {
+    const memberID = (await client.maintenance.status()).header!.memberId;
+    assert.deepEqual((await client.maintenance.alarmList()).alarms, []);
+    await client.maintenance.alarm(AlarmRequest_AlarmAction.ACTIVATE, { memberID, alarm: AlarmType.NOSPACE });
+    assert.deepEqual((await client.maintenance.alarmList()).alarms, [{ memberID, alarm: AlarmType.NOSPACE }]);
+    await assert.rejects(client.kv.put("m/k", "v"), NoSpaceError);
+    const disarmed = await client.maintenance.alarmDisarm({ memberID: 0n, alarm: AlarmType.NONE });
+    assert.deepEqual(disarmed.alarms, [{ memberID, alarm: AlarmType.NOSPACE }]);
+    assert.deepEqual((await client.maintenance.alarmList()).alarms, []);
+    await client.kv.put("m/k", "v");
+  });
+
+  test("snapshot streams the backend followed by its SHA-256", async (t) => {
+    const chunks = await ifImplemented(t, "Snapshot", async () => {
+      const out: Buffer[] = [];
+      for await (const c of client.maintenance.snapshot()) out.push(c);
+      return out;
+    });
+    if (!chunks) return;
+    const all = Buffer.concat(chunks);
+    assert.ok(all.length > 32);
+    const sha = createHash("sha256")
+      .update(all.subarray(0, all.length - 32))
+      .digest();
+    assert.deepEqual(all.subarray(all.length - 32), sha);
+  });
+
+  test("moveLeader to a member that does not exist", async (t) => {
+    const err = await client.maintenance.moveLeader(12345n).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (err instanceof EtcdError && err.code === Status.UNIMPLEMENTED)
+      return t.skip("MoveLeader: not implemented");
+    assert.ok(err instanceof BadLeaderTransfereeError, String(err));
+  });
+
+  test("membership changes: add a learner, update it, promotion refused, remove it", async (t) => {
+    const peer = `http://127.0.0.1:${await freePort()}`;
+    const added = await ifImplemented(t, "MemberAdd", () =>
+      client.cluster.memberAdd([peer], { isLearner: true }),
+    );
+    if (!added) return;
+    const id = added.member!.ID;
+    assert.equal(added.member!.isLearner, true);
+    assert.equal(added.members.length, 2);
+    const peer2 = `http://127.0.0.1:${await freePort()}`;
+    const updated = await client.cluster.memberUpdate(id, [peer2]);
+    assert.deepEqual(updated.members.find((m) => m.ID === id)?.peerURLs, [peer2]);
+    await assert.rejects(client.cluster.memberPromote(id), MemberError);
+    assert.equal((await client.cluster.memberRemove(id)).members.length, 1);
+    await assert.rejects(client.cluster.memberRemove(id), MemberNotFoundError);
+  });
+
+  test("downgrade reaches the server (3.5+ only)", async (t) => {
+    const { DowngradeRequest_DowngradeAction } = await import("../proto/index.js");
+    await ifImplemented(t, "Downgrade", () =>
+      client.maintenance.downgrade(DowngradeRequest_DowngradeAction.VALIDATE, "3.4.0"),
+    ).catch((e: unknown) => assert.ok(e instanceof EtcdError, String(e)));
+  });
+});
