@@ -48,6 +48,10 @@ export async function startEtcd(cfg: EmbedConfig): Promise<Etcd> {
     { name: cfg.name, "data-dir": cfg.dataDir, "wal-dir": cfg.walDir ?? "" },
     "starting an etcd server",
   );
+  for (const url of cfg.listenClientUrls) {
+    if (url.protocol !== "http:")
+      throw new Error(`listen-client-urls scheme ${url.protocol} is not supported yet by etcd-ts`);
+  }
   const server = await EtcdServer.start({ ...cfg, logger: log });
 
   installGrpcCompat();
@@ -76,17 +80,26 @@ export async function startEtcd(cfg: EmbedConfig): Promise<Etcd> {
     res.end("404 page not found\n");
   });
 
+  // Like etcd, take client connections only once this member has a leader and has published itself,
+  // so a client never reaches a member that would answer "etcdserver: no leader" right after a restart.
+  await server.ready;
   const listeners: NetServer[] = [];
   const clientUrls: URL[] = [];
   for (const url of cfg.listenClientUrls) {
-    if (url.protocol !== "http:")
-      throw new Error(`listen-client-urls scheme ${url.protocol} is not supported yet by etcd-ts`);
     const l = createClientListener({ grpc: injector, http });
     const host = url.hostname.replace(/^\[|\]$/g, "");
-    await new Promise<void>((resolve, reject) => {
-      l.once("error", reject);
-      l.listen(Number(url.port || 2379), host, () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        l.once("error", reject);
+        l.listen(Number(url.port || 2379), host, () => resolve());
+      });
+    } catch (err) {
+      // A port that cannot be bound is fatal: release the data dir before reporting it.
+      for (const other of listeners) other.close();
+      grpc.forceShutdown();
+      await server.stop();
+      throw err;
+    }
     const addr = l.address();
     const bound = new URL(url.href);
     if (addr && typeof addr === "object") bound.port = String(addr.port);
@@ -94,7 +107,6 @@ export async function startEtcd(cfg: EmbedConfig): Promise<Etcd> {
     clientUrls.push(bound);
   }
 
-  await server.ready;
   for (const u of clientUrls) {
     log.info({ address: u.host }, "serving client traffic insecurely; this is strongly discouraged!");
   }
