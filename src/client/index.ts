@@ -52,6 +52,9 @@ export type { ClientOptions, TlsOptions } from "./client.js";
 export { Client } from "./client.js";
 export type { MemberAddOptions, MemberId, MemberListOptions } from "./cluster.js";
 export { Cluster } from "./cluster.js";
+export * from "./concurrency/index.js";
+export type { ConfigChange, ConfigHandler } from "./config.js";
+export { ConfigCache } from "./config.js";
 export * from "./errors.js";
 export { LeaseKeepAlive } from "./keepalive.js";
 export type { Bytes, RangeOptions } from "./keys.js";
@@ -61,6 +64,9 @@ export { KV } from "./kv.js";
 export type { GrantOptions, KeepAliveOptions, TimeToLiveOptions } from "./lease.js";
 export { Lease } from "./lease.js";
 export { Maintenance } from "./maintenance.js";
+export type { MirrorChange } from "./mirror.js";
+export { PrefixMirror } from "./mirror.js";
+export * from "./naming/index.js";
 export type {
   DeleteRequestOptions,
   GetRequestOptions,
@@ -71,6 +77,7 @@ export type {
   SortTarget,
 } from "./ops.js";
 export { Op } from "./ops.js";
+export * from "./recipes/index.js";
 export type { CompareOp } from "./txn.js";
 export { Cmp, Txn } from "./txn.js";
 export { Watch } from "./watch.js";
