@@ -28,6 +28,8 @@ const CASES: [file: string, expected: RegExp][] = [
   ["config-pubsub.mjs", /log-level changed: info -> debug[\s\S]*config-pubsub done/],
   ["heartbeat.mjs", /is gone \(lease expired\)[\s\S]*heartbeat done/],
   ["queue.mjs", /blocked consumer got: resize-1[\s\S]*priority order: page-oncall, backup, cleanup/],
+  ["concurrency.mjs", /guarded write: true[\s\S]*leader value: me[\s\S]*a after STM: 9/],
+  ["client.mjs", /created example\/once/],
 ];
 
 describe("examples", { timeout: 120_000 }, () => {
