@@ -127,12 +127,39 @@ export class RaftNode {
     });
   }
 
+  /**
+   * The Ready loop, pipelined like etcd's raftNode: while one Ready's entries are being written and fsynced (in the
+   * thread pool), the previous Ready's committed entries are applied on this thread. A Ready is applied only after
+   * its own entries are durable; one carrying a conf change or a snapshot is applied before the next Ready is taken.
+   */
   private async loop(): Promise<void> {
     this.running = true;
+    let pending: Ready | undefined; // persisted and advanced, committed entries not yet applied
     try {
-      while (!this.stopped && this.raw.hasReady()) {
+      while (!this.stopped) {
+        if (!this.raw.hasReady()) {
+          if (!pending) break;
+          this.applyReady(pending);
+          pending = undefined;
+          continue;
+        }
         const rd = this.raw.ready();
-        await this.handleReady(rd);
+        const h = this.handlers!;
+        if (rd.softState) h.softState(rd.softState);
+        if (rd.snapshot && pending) {
+          this.applyReady(pending);
+          pending = undefined;
+        }
+        const persisted = this.persist(rd);
+        if (pending) {
+          this.applyReady(pending);
+          pending = undefined;
+        }
+        await persisted;
+        if (rd.messages.length > 0) h.send(rd.messages);
+        this.raw.advance(rd);
+        if (rd.snapshot || rd.committedEntries.some((e) => e.type === "ConfChange")) this.applyReady(rd);
+        else pending = rd;
       }
     } catch (err) {
       this.stopped = true;
@@ -142,23 +169,23 @@ export class RaftNode {
     }
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
-    const h = this.handlers!;
-    if (rd.softState) h.softState(rd.softState);
+  /** Make a Ready's snapshot, entries and hard state durable (one fdatasync for the whole batch). */
+  private async persist(rd: Ready): Promise<void> {
     if (rd.snapshot) {
       await this.wal.saveSnapshot(rd.snapshot.metadata);
       this.storage.applySnapshot(rd.snapshot);
     }
     if (rd.entries.length > 0 || rd.hardState) {
-      // One fdatasync covers every entry proposed since the last Ready (group commit).
       await this.wal.save(rd.hardState, rd.entries);
       this.storage.append(rd.entries);
       if (rd.hardState) this.storage.setHardState(rd.hardState);
     }
-    if (rd.messages.length > 0) h.send(rd.messages);
+  }
+
+  private applyReady(rd: Ready): void {
+    const h = this.handlers!;
     if (rd.committedEntries.length > 0) h.apply(rd.committedEntries, this);
     if (rd.readStates.length > 0) h.readStates(rd.readStates);
-    this.raw.advance(rd);
   }
 
   async stop(): Promise<void> {
