@@ -1,6 +1,7 @@
 // Owns the public surface of lease/: what the server's apply loop and leader duties import.
 
 export { decodeLease, encodeLease, LEASE_BUCKET, type LeaseRecord, leaseKey } from "./codec.js";
+export { LeaseError, type LeaseErrorKind } from "./errors.js";
 export { FOREVER, Lease, NO_LEASE } from "./lease.js";
 export {
   type Checkpoint,

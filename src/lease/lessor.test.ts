@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { afterEach, describe, test } from "node:test";
 import { Backend } from "../backend/backend.js";
 import { KVStore } from "../mvcc/store.js";
-import { ServerError } from "../server/errors.js";
 import { decodeLease, LEASE_BUCKET, leaseKey } from "./codec.js";
+import { LeaseError } from "./errors.js";
 import {
   ErrNotPrimary,
   FOREVER_TTL,
@@ -20,7 +20,7 @@ import {
 } from "./lessor.js";
 
 const b = (s: string): Buffer => Buffer.from(s);
-const kind = (k: string) => (err: unknown) => err instanceof ServerError && err.kind === k;
+const kind = (k: string) => (err: unknown) => err instanceof LeaseError && err.kind === k;
 
 class Clock {
   t = 1_000_000;

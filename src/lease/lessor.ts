@@ -5,8 +5,8 @@
 import { assert } from "../backend/assert.js";
 import type { Backend } from "../backend/backend.js";
 import type { Bucket } from "../backend/bucket.js";
-import { ServerError } from "../server/errors.js";
 import { decodeLease, encodeLease, LEASE_BUCKET, leaseKey } from "./codec.js";
+import { LeaseError } from "./errors.js";
 import { DeadlineHeap } from "./heap.js";
 import { FOREVER, Lease, NO_LEASE } from "./lease.js";
 
@@ -119,9 +119,9 @@ export class Lessor {
 
   /** Apply of LeaseGrant (inside the apply batch). TTLs below the minimum are raised to it. */
   grant(id: bigint, ttl: bigint): Lease {
-    if (id === NO_LEASE) throw new ServerError("LeaseNotFound");
-    if (ttl > MAX_LEASE_TTL) throw new ServerError("LeaseTTLTooLarge");
-    if (this.leaseMap.has(id)) throw new ServerError("LeaseExist");
+    if (id === NO_LEASE) throw new LeaseError("LeaseNotFound");
+    if (ttl > MAX_LEASE_TTL) throw new LeaseError("LeaseTTLTooLarge");
+    if (this.leaseMap.has(id)) throw new LeaseError("LeaseExist");
     const l = new Lease(id, ttl < BigInt(this.opts.minLeaseTTL) ? this.opts.minLeaseTTL : Number(ttl));
     this.leaseMap.set(id, l);
     this.persist(l);
@@ -139,7 +139,7 @@ export class Lessor {
    */
   revoke(id: bigint): Buffer[] {
     const l = this.leaseMap.get(id);
-    if (!l) throw new ServerError("LeaseNotFound");
+    if (!l) throw new LeaseError("LeaseNotFound");
     this.leaseMap.delete(id);
     this.expiryQueue.remove(id);
     this.checkpointQueue.remove(id);
@@ -164,7 +164,7 @@ export class Lessor {
     if (!this.primary) throw new ErrNotPrimary();
     const l = this.leaseMap.get(id);
     const now = this.now();
-    if (!l || l.expired(now)) throw new ServerError("LeaseNotFound");
+    if (!l || l.expired(now)) throw new LeaseError("LeaseNotFound");
     l.expiry = now + l.ttl * 1000;
     this.expiryQueue.upsert(id, l.expiry);
     return l.ttl;

@@ -35,3 +35,12 @@ export class ServerError extends Error {
     super(detail ?? kind);
   }
 }
+
+/** True for a "requested lease not found" raised by the server or by the lessor. */
+export function isLeaseNotFound(err: unknown): boolean {
+  const kind = (err as { kind?: unknown } | null)?.kind;
+  return (
+    (err instanceof ServerError || (err instanceof Error && err.name === "LeaseError")) &&
+    kind === "LeaseNotFound"
+  );
+}

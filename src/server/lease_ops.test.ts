@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, test } from "node:test";
 import { Backend } from "../backend/backend.js";
+import { LeaseError } from "../lease/errors.js";
 import { Lessor, type LessorOptions } from "../lease/index.js";
 import { KVStore } from "../mvcc/store.js";
 import type { InternalRaftRequest } from "../proto/index.js";
@@ -20,7 +21,8 @@ import {
 } from "./lease_ops.js";
 
 const b = (s: string): Buffer => Buffer.from(s);
-const kind = (k: string) => (err: unknown) => err instanceof ServerError && err.kind === k;
+const kind = (k: string) => (err: unknown) =>
+  (err instanceof ServerError || err instanceof LeaseError) && err.kind === k;
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** A member whose "raft" applies every proposal immediately; `holdRevokes` parks revoke proposals. */

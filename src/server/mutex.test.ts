@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type RecipeBackend, RecipeError } from "./concurrency.js";
-import { ServerError } from "./errors.js";
+import { isLeaseNotFound } from "./errors.js";
 import { ERR_SESSION_EXPIRED, lock, unlock } from "./mutex.js";
 import { b, peek, startMember, type TestMember } from "./recipe_test_util.js";
 
@@ -150,10 +150,7 @@ describe("server-side Mutex (v3lock)", { timeout: 60_000 }, () => {
       [got.key.toString()],
     );
     await m.revoke(id);
-    await assert.rejects(
-      lock(m.backend, b("orphan"), 0x7777n, never),
-      (err) => err instanceof ServerError && err.kind === "LeaseNotFound",
-    );
+    await assert.rejects(lock(m.backend, b("orphan"), 0x7777n, never), (err) => isLeaseNotFound(err));
     assert.deepEqual(await m.keys("orphan/"), []);
   });
 });

@@ -1,5 +1,6 @@
 // Owns the catalogue of etcd's client-facing errors: gRPC status code and message, byte for byte as etcd 3.4.
 import { Metadata, type ServiceError, status as Status } from "@grpc/grpc-js";
+import { LeaseError } from "../../lease/errors.js";
 import { ServerError, type ServerErrorKind } from "../../server/errors.js";
 
 interface WireError {
@@ -57,7 +58,7 @@ export function toServiceError(err: unknown): Partial<ServiceError> {
 
 /** Mapping of internal errors to the wire; unknown errors are Unknown with their raw message, as etcd does. */
 export function toWire(err: unknown): WireError {
-  if (err instanceof ServerError) return WIRE[err.kind];
+  if (err instanceof ServerError || err instanceof LeaseError) return WIRE[err.kind];
   if (err instanceof Error) {
     const mapped = MVCC_BY_NAME[err.name];
     if (mapped) return mapped;

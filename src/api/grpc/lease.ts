@@ -15,7 +15,7 @@ import type {
   LeaseTimeToLiveResponse,
   ResponseHeader,
 } from "../../proto/index.js";
-import { ServerError } from "../../server/errors.js";
+import { isLeaseNotFound } from "../../server/errors.js";
 import { toServiceError } from "./errors.js";
 import { unary } from "./unary.js";
 
@@ -23,7 +23,7 @@ import { unary } from "./unary.js";
 export interface LeaseBackend {
   leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse>;
   leaseRevoke(req: LeaseRevokeRequest): Promise<LeaseRevokeResponse>;
-  /** The renewed TTL; throws ServerError("LeaseNotFound") for an unknown or expired lease. */
+  /** The renewed TTL; throws a lease-not-found error (see isLeaseNotFound) for an unknown or expired lease. */
   leaseRenew(id: bigint): Promise<bigint>;
   /** TTL -1 (no error) for an unknown lease. */
   leaseTimeToLive(req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse>;
@@ -65,7 +65,7 @@ async function keepAlive(
       try {
         TTL = await backend.leaseRenew(req.ID);
       } catch (err) {
-        if (!(err instanceof ServerError && err.kind === "LeaseNotFound")) throw err;
+        if (!isLeaseNotFound(err)) throw err;
         TTL = 0n;
       }
       if (call.cancelled || call.destroyed) return;
