@@ -165,7 +165,9 @@ export class Wal {
   }
 
   /**
-   * Appends entries, then the hard state (skipped when undefined or unchanged), with one fdatasync.
+   * Appends entries, then the hard state (skipped when undefined or unchanged), with one fdatasync — unless only
+   * the commit index changed: like etcd's MustSync, a lost commit index is recomputed by raft, so that write is
+   * not synced (it becomes durable with the next synced write).
    * Entries must be contiguous, start after the snapshot and at most one past the last index; starting at or
    * below the last index truncates the log there (raft semantics). Do not mutate the arguments until it resolves.
    */
@@ -177,7 +179,10 @@ export class Wal {
         hardState !== undefined && !hardStateEqual(hardState, this.hardState) ? { ...hardState } : undefined;
       if (hs === undefined && first === undefined) return;
       const size = saveSize(hs, entries, this.limits.maxRecordBytes);
-      await this.write(size, (seed) => encodeSave(hs, entries, seed, size));
+      const sync =
+        first !== undefined ||
+        (hs !== undefined && (hs.term !== this.hardState.term || hs.vote !== this.hardState.vote));
+      await this.write(size, (seed) => encodeSave(hs, entries, seed, size), sync);
       if (hs !== undefined) this.hardState = hs;
       for (const e of entries) this.log.append({ index: e.index, term: e.term });
     });
@@ -270,7 +275,7 @@ export class Wal {
   }
 
   /** Cuts first if the batch does not fit, then writes and syncs it. Any I/O failure fails the WAL for good. */
-  private async write(size: number, frame: (seed: number) => Framed): Promise<void> {
+  private async write(size: number, frame: (seed: number) => Framed, sync = true): Promise<void> {
     try {
       const t = this.tail;
       if (t.offset + size > this.limits.segmentBytes && t.offset > t.headerEnd) await this.cut();
@@ -279,7 +284,7 @@ export class Wal {
       await writeFully(this.tail.fh, f.bytes, this.tail.offset);
       this.tail.offset += f.bytes.length;
       this.tail.crc = f.crc;
-      if (!this.limits.unsafeNoFsync) await this.tail.fh.datasync();
+      if (sync && !this.limits.unsafeNoFsync) await this.tail.fh.datasync();
     } catch (err) {
       // After a failed write or fsync the file's contents are unknown (and a retried fsync can lie).
       this.failure = err;
