@@ -16,6 +16,7 @@ export const tooLargeMessage = (size: number, max: number): string =>
  * wire test on --max-request-bytes fails.
  */
 export function installGrpcCompat(): void {
+  installPreframedWrites();
   const require = createRequire(import.meta.url);
   let mod: { StreamDecoder?: StreamDecoderClass };
   try {
@@ -36,4 +37,47 @@ export function installGrpcCompat(): void {
     }
   };
   proto.__etcdCompat = true;
+}
+
+/**
+ * Several responses of one stream already framed as gRPC messages (5-byte prefix each), written with one
+ * HTTP/2 write. grpc-js frames every message it is given; a server call whose serializeMessage is patched
+ * (installPreframedWrites) passes these bytes through unchanged, so N watch responses cost one write instead of
+ * N — the same bytes on the wire as N separate messages.
+ */
+export class PreframedMessages {
+  constructor(readonly bytes: Buffer) {}
+}
+
+interface ServerCallClass {
+  prototype: { serializeMessage(value: unknown): Buffer; __etcdPreframed?: true };
+}
+
+let preframed = false;
+
+/** Whether grpc-js was patched to take PreframedMessages (false if its internals moved: write one by one). */
+export function preframedWritesSupported(): boolean {
+  return preframed;
+}
+
+/** Teaches grpc-js's server call to pass PreframedMessages through. Idempotent; does nothing if grpc-js changed. */
+export function installPreframedWrites(): void {
+  const require = createRequire(import.meta.url);
+  let mod: { BaseServerInterceptingCall?: ServerCallClass };
+  try {
+    mod = require("@grpc/grpc-js/build/src/server-interceptors.js") as typeof mod;
+  } catch {
+    return;
+  }
+  const proto = mod.BaseServerInterceptingCall?.prototype;
+  if (!proto || typeof proto.serializeMessage !== "function") return;
+  if (!proto.__etcdPreframed) {
+    const serialize = proto.serializeMessage;
+    proto.serializeMessage = function (this: unknown, value: unknown): Buffer {
+      if (value instanceof PreframedMessages) return value.bytes;
+      return serialize.call(this, value);
+    };
+    proto.__etcdPreframed = true;
+  }
+  preframed = true;
 }

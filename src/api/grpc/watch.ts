@@ -13,7 +13,14 @@ import {
   type WatchServer,
   WatchService,
 } from "../../proto/index.js";
-import { approxSize, GRPC_OVERHEAD_BYTES, serializeWatchResponse, toWire } from "./watch_wire.js";
+import { PreframedMessages, preframedWritesSupported } from "./grpc_compat.js";
+import {
+  approxSize,
+  frameWatchResponses,
+  GRPC_OVERHEAD_BYTES,
+  serializeWatchResponse,
+  toWire,
+} from "./watch_wire.js";
 
 /**
  * Bytes of responses a stream hands to grpc-js before it stops taking more (its watchers are parked until
@@ -23,6 +30,8 @@ import { approxSize, GRPC_OVERHEAD_BYTES, serializeWatchResponse, toWire } from 
 export const MAX_STREAM_PENDING_BYTES = 1024 * 1024;
 /** Responses queued on one stream before its watchers are parked (etcd's per-stream channel holds 128). */
 export const MAX_STREAM_PENDING_MSGS = 128;
+/** Responses of one stream are written together up to about this many bytes per HTTP/2 write. */
+export const MAX_WRITE_BATCH_BYTES = 256 * 1024;
 
 export interface WatchServiceDeps {
   watchable: WatchableStore;
@@ -55,6 +64,30 @@ function serveWatch(deps: WatchServiceDeps, call: ServerDuplexStream<WatchReques
     stream.resume();
     if (call.isPaused() && stream.acceptingRequests) call.resume();
   };
+  // Responses taken in one turn of the event loop (say, one event for each of this stream's watchers of a key)
+  // leave as one HTTP/2 write of several gRPC messages: grpc-js's per-write cost was most of a watch's CPU.
+  let queue: WatchResponse[] = [];
+  let queueBytes = 0;
+  let flushQueued = false;
+  const flush = (): void => {
+    flushQueued = false;
+    const msgs = queue;
+    const bytes = queueBytes;
+    queue = [];
+    queueBytes = 0;
+    if (done || msgs.length === 0) return;
+    const written = (): void => {
+      pendingBytes -= bytes;
+      pendingMsgs -= msgs.length;
+      unblock();
+    };
+    if (msgs.length === 1) call.write(msgs[0]!, written);
+    else if (preframedWritesSupported()) {
+      call.write(new PreframedMessages(frameWatchResponses(msgs)) as unknown as WatchResponse, written);
+    } else {
+      for (let i = 0; i < msgs.length; i++) call.write(msgs[i]!, i === msgs.length - 1 ? written : undefined);
+    }
+  };
   const stream = deps.watchable.newStream((resp) => {
     if (done) return true; // the call is gone: drop
     if (blocked) return false;
@@ -65,11 +98,13 @@ function serveWatch(deps: WatchServiceDeps, call: ServerDuplexStream<WatchReques
       pendingMsgs++;
       // grpc-js's write() turns false after 16 queued messages; like etcd (128 per stream) we keep taking
       // responses up to our own bounds and only then park watchers.
-      call.write(msg, () => {
-        pendingBytes -= size;
-        pendingMsgs--;
-        unblock();
-      });
+      queue.push(msg);
+      queueBytes += size;
+      if (queueBytes >= MAX_WRITE_BATCH_BYTES) flush();
+      else if (!flushQueued) {
+        flushQueued = true;
+        queueMicrotask(flush);
+      }
     }
     if (pendingBytes >= MAX_STREAM_PENDING_BYTES || pendingMsgs >= MAX_STREAM_PENDING_MSGS) blocked = true;
     return true;

@@ -19,22 +19,33 @@ const event = fc.record({
   prevKv: fc.option(kv, { nil: undefined }),
 });
 
-test("serializeWatchResponse is byte-identical to WatchResponse.encode", () => {
+test("serializeWatchResponse is byte-identical to WatchResponse.encode, with every field", () => {
   fc.assert(
     fc.property(
       fc.array(event, { maxLength: 8 }),
       fc.bigInt({ min: -1n, max: 1n << 40n }),
       fc.boolean(),
       fc.bigInt({ min: 0n, max: 1n << 40n }),
-      (events, watchId, created, revision) => {
+      fc.record({
+        term: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        canceled: fc.boolean(),
+        compactRevision: fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }),
+        cancelReason: fc.string({ maxLength: 200, unit: "grapheme" }),
+        fragment: fc.boolean(),
+        noHeader: fc.boolean(),
+        memberId: fc.constantFrom(0n, 2n, (1n << 64n) - 1n),
+      }),
+      (events, watchId, created, revision, o) => {
         const msg: WatchResponse = {
-          header: { clusterId: 1n, memberId: 2n, revision, raftTerm: 3n },
+          header: o.noHeader
+            ? undefined
+            : { clusterId: 1n, memberId: o.memberId, revision, raftTerm: o.term },
           watchId,
           created,
-          canceled: false,
-          compactRevision: 0n,
-          cancelReason: "",
-          fragment: false,
+          canceled: o.canceled,
+          compactRevision: o.compactRevision,
+          cancelReason: o.cancelReason,
+          fragment: o.fragment,
           events: events.map(toPbEvent),
         };
         // Encode twice: the second time the events come from the cache.

@@ -2,7 +2,7 @@
 // mvccpb events, and etcd's fragmenting of a response that is too large for a watcher that allows it.
 
 import type { WatchResponse as MvccWatchResponse, WatchEvent } from "../../mvcc/index.js";
-import { Event, Event_EventType, type ResponseHeader, WatchResponse } from "../../proto/index.js";
+import { Event, Event_EventType, ResponseHeader, WatchResponse } from "../../proto/index.js";
 
 /** etcd's grpcOverheadBytes: a fragment may be up to --max-request-bytes plus this. */
 export const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -43,31 +43,112 @@ function eventField(ev: Event): Buffer {
 }
 
 /**
- * The Watch stream's response serializer: byte for byte what WatchResponse.encode gives (events are the last
- * field), but each event is encoded once for all its watchers instead of once per watcher (10,000 watchers
- * of one key made encoding the main cost of a put).
+ * The Watch stream's response serializer: byte for byte what WatchResponse.encode gives, written straight into
+ * one buffer. Each event is encoded once for all its watchers, and the header (the same for every watcher of a
+ * revision) once per revision — with 100s of watchers per key, encoding and its garbage were the main cost of a
+ * put (and young-GC pauses the main cause of put→event tail latency).
  */
 export function serializeWatchResponse(msg: WatchResponse): Buffer {
-  const head = WatchResponse.encode({ ...msg, events: [] }).finish();
-  if (msg.events.length === 0) return Buffer.from(head.buffer, head.byteOffset, head.byteLength);
-  const parts: Uint8Array[] = [head];
-  let total = head.length;
-  for (const ev of msg.events) {
-    const f = eventField(ev);
-    parts.push(f);
-    total += f.length;
+  const head = msg.header === undefined ? undefined : headerField(msg.header);
+  let size = head === undefined ? 0 : head.length;
+  if (msg.watchId !== 0n) size += 1 + varint64Size(msg.watchId);
+  if (msg.created) size += 2;
+  if (msg.canceled) size += 2;
+  if (msg.compactRevision !== 0n) size += 1 + varint64Size(msg.compactRevision);
+  let reason: Buffer | undefined;
+  if (msg.cancelReason !== "") {
+    reason = Buffer.from(msg.cancelReason, "utf8");
+    size += 1 + varint64Size(BigInt(reason.length)) + reason.length;
   }
-  return Buffer.concat(parts, total);
+  if (msg.fragment) size += 2;
+  const evs = msg.events;
+  const fields: Buffer[] = new Array(evs.length);
+  for (let i = 0; i < evs.length; i++) {
+    const f = eventField(evs[i]!);
+    fields[i] = f;
+    size += f.length;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let pos = 0;
+  if (head !== undefined) pos += head.copy(out, pos);
+  if (msg.watchId !== 0n) {
+    out[pos++] = 16;
+    pos = writeVarint64(out, pos, msg.watchId);
+  }
+  if (msg.created) {
+    out[pos++] = 24;
+    out[pos++] = 1;
+  }
+  if (msg.canceled) {
+    out[pos++] = 32;
+    out[pos++] = 1;
+  }
+  if (msg.compactRevision !== 0n) {
+    out[pos++] = 40;
+    pos = writeVarint64(out, pos, msg.compactRevision);
+  }
+  if (reason !== undefined) {
+    out[pos++] = 50;
+    pos = writeVarint64(out, pos, BigInt(reason.length));
+    pos += reason.copy(out, pos);
+  }
+  if (msg.fragment) {
+    out[pos++] = 56;
+    out[pos++] = 1;
+  }
+  for (const f of fields) pos += f.copy(out, pos);
+  return out;
 }
 
-function varintBytes(n: number): Buffer {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 0x80);
+/** The last encoded header field (tag 1, length, ResponseHeader): every watcher of a revision shares it. */
+let lastHeader: { h: ResponseHeader; bytes: Buffer } | undefined;
+
+function headerField(h: ResponseHeader): Buffer {
+  const c = lastHeader;
+  if (
+    c !== undefined &&
+    (c.h === h ||
+      (c.h.revision === h.revision &&
+        c.h.raftTerm === h.raftTerm &&
+        c.h.clusterId === h.clusterId &&
+        c.h.memberId === h.memberId))
+  )
+    return c.bytes;
+  const enc = ResponseHeader.encode(h).finish();
+  const len = varintBytes(enc.length);
+  const bytes = Buffer.allocUnsafe(1 + len.length + enc.length);
+  bytes[0] = HEADER_TAG;
+  len.copy(bytes, 1);
+  bytes.set(enc, 1 + len.length);
+  lastHeader = { h: { ...h }, bytes };
+  return bytes;
+}
+/** Field 1 (header), wire type 2. */
+const HEADER_TAG = (1 << 3) | 2;
+
+/** Bytes of an int64 as a protobuf varint (negative numbers take 10, as two's complement). */
+function varint64Size(v: bigint): number {
+  let u = BigInt.asUintN(64, v);
+  let n = 1;
+  while (u >= 0x80n) {
+    u >>= 7n;
+    n++;
   }
-  out.push(n);
-  return Buffer.from(out);
+  return n;
+}
+
+function writeVarint64(out: Buffer, pos: number, v: bigint): number {
+  let u = BigInt.asUintN(64, v);
+  if (u < 0x80n) {
+    out[pos++] = Number(u);
+    return pos;
+  }
+  while (u >= 0x80n) {
+    out[pos++] = Number(u & 0x7fn) | 0x80;
+    u >>= 7n;
+  }
+  out[pos++] = Number(u);
+  return pos;
 }
 
 /** The wire messages for one mvcc response: one, or several fragments when the watcher asked for them. */
@@ -141,4 +222,32 @@ export function approxSize(msg: WatchResponse): number {
     if (e.prevKv) n += 48 + e.prevKv.key.length + e.prevKv.value.length;
   }
   return n;
+}
+
+function varintBytes(n: number): Buffer {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
+
+/** gRPC's length prefix: a compressed flag byte and the message length (big-endian uint32). */
+const GRPC_PREFIX_BYTES = 5;
+
+/** Several watch responses as one buffer of gRPC messages, each with its length prefix (see PreframedMessages). */
+export function frameWatchResponses(msgs: readonly WatchResponse[]): Buffer {
+  const bodies = msgs.map(serializeWatchResponse);
+  let size = 0;
+  for (const b of bodies) size += GRPC_PREFIX_BYTES + b.length;
+  const out = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (const b of bodies) {
+    out[pos] = 0;
+    out.writeUInt32BE(b.length, pos + 1);
+    pos += GRPC_PREFIX_BYTES + b.copy(out, pos + GRPC_PREFIX_BYTES);
+  }
+  return out;
 }
