@@ -8,6 +8,7 @@ import { Etcd3 } from "etcd3";
 import { Event_EventType, WatchCreateRequest_FilterType, type WatchResponse } from "../../proto/index.js";
 import { ETCDCTL, etcdctl, hasEtcdctl } from "../../testing/etcdctl.js";
 import { cleanEnv } from "../../testing/server_process.js";
+import { preframedWritesSupported } from "./grpc_compat.js";
 import { HEADER, RawWatch, until, WatchHarness } from "./watch_test_util.js";
 import { fragments } from "./watch_wire.js";
 
@@ -214,6 +215,32 @@ describe("Watch service over gRPC (in-process)", () => {
     );
     slow.call.cancel();
     fast.call.cancel();
+  });
+
+  test("responses of one turn leave as one write of several messages: each arrives whole and in order", async () => {
+    assert.equal(preframedWritesSupported(), true, "grpc-js patch for batched writes is installed");
+    const w = new RawWatch(h.client());
+    const n = 40;
+    for (let i = 0; i < n; i++) w.create({ key: b("batch/"), rangeEnd: b("batch0"), prevKv: i % 2 === 0 });
+    await w.waitFor(n);
+    const first = h.write([["batch/a", "1"]]);
+    h.write([["batch/b", "2"]]);
+    h.write([["batch/a", undefined]]);
+    const all = await w.waitFor(n + 3 * n);
+    const events = all.slice(n);
+    for (let i = 0; i < n; i++) {
+      const mine = events.filter((r) => r.watchId === BigInt(i));
+      assert.deepEqual(
+        mine.map((r) => [r.header?.revision, ...brief(r).events]),
+        [
+          [first, "PUT batch/a=1"],
+          [first + 1n, "PUT batch/b=2"],
+          [first + 2n, "DELETE batch/a="],
+        ],
+      );
+      assert.equal(mine[2]!.events[0]!.prevKv?.value.toString(), i % 2 === 0 ? "1" : undefined);
+    }
+    w.call.cancel();
   });
 
   test("fragments(): etcd's splitting rule", () => {

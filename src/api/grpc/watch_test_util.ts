@@ -11,14 +11,14 @@ import {
   WatchCreateRequest,
   type WatchRequest,
   type WatchResponse,
-  WatchService,
 } from "../../proto/index.js";
-import { watchService } from "./watch.js";
+import { installGrpcCompat } from "./grpc_compat.js";
+import { FastWatchService, watchService } from "./watch.js";
 
 export const HEADER = { clusterId: 11n, memberId: 22n, raftTerm: 3n };
 const header = (revision: bigint): ResponseHeader => ({ ...HEADER, revision });
 
-/** A gRPC server on 127.0.0.1 serving only Watch, over a store in a temp dir. */
+/** A gRPC server on 127.0.0.1 serving only Watch (as the server does: shared encoding, batched writes). */
 export class WatchHarness {
   readonly ts = new TempStore();
   readonly watchable: WatchableStore;
@@ -26,9 +26,10 @@ export class WatchHarness {
   endpoint = "";
 
   constructor(opts: WatchableStoreOptions & { maxRequestBytes?: number } = {}) {
+    installGrpcCompat();
     this.watchable = new WatchableStore(this.ts.store, opts);
     this.server.addService(
-      WatchService,
+      FastWatchService,
       watchService({
         watchable: this.watchable,
         header,
