@@ -117,7 +117,9 @@ describe("Wal save", () => {
       const wal = await Wal.create(dir, META, SMALL);
       await wal.save(hs(1n, 1n, 0n), [entry(1n, 1n)]);
       // Pull the file out from under the writer, as a dying disk would.
-      await (wal as unknown as { tail: { fh: FileHandle } }).tail.fh.close();
+      const tail = (wal as unknown as { tail: { fh: FileHandle; dsync?: FileHandle } }).tail;
+      await tail.fh.close();
+      await tail.dsync?.close();
       await assert.rejects(wal.save(undefined, [entry(2n, 1n)]), (e: WalError) => e.code === "WAL_FAILED");
       await assert.rejects(wal.saveSnapshot(marker(1n, 1n)), (e: WalError) => e.code === "WAL_FAILED");
       await wal.close();
