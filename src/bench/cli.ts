@@ -4,13 +4,15 @@ import { writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
+import { clusterPutBench } from "./cluster_put.js";
+import { failoverBench } from "./failover.js";
 import { leaseExpiryBench } from "./lease_expiry.js";
 import { putBench } from "./put.js";
 import { rangeBench } from "./range.js";
 import { comparisonTable, machineHeader } from "./report.js";
 import { runBench } from "./runner.js";
 import { stopAllTargets, type TargetSpec } from "./targets.js";
-import type { BenchSpec, OptionValue } from "./types.js";
+import type { AnyBenchSpec, OptionValue } from "./types.js";
 import { watchLatencyBench } from "./watch_latency.js";
 import { watchManyBench } from "./watch_many.js";
 
@@ -22,7 +24,9 @@ const BENCHES = [
   watchLatencyBench,
   watchManyBench,
   leaseExpiryBench,
-] as unknown as BenchSpec<Record<string, OptionValue>>[];
+  clusterPutBench,
+  failoverBench,
+] as unknown as AnyBenchSpec<Record<string, OptionValue>>[];
 
 interface CommonOptions {
   targets: string;

@@ -75,6 +75,7 @@ export function comparisonTable(results: TargetResult[]): string[] {
     });
   }
   for (const r of results) if (r.error) notes.push(`- ${r.label} round ${r.round} FAILED: ${r.error}`);
+  for (const r of results) if (r.skipped) notes.push(`- ${r.label} round ${r.round} SKIPPED: ${r.skipped}`);
   const widths = head.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
   const line = (r: string[]): string =>
     `| ${r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(" | ")} |`;

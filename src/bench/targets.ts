@@ -1,9 +1,11 @@
 // Owns the servers under test: a fresh etcd-ts or real etcd process per benchmark (free 127.0.0.1 ports, temp
-// data dir, same flags for both), or an existing --endpoints server; and sampling a server's CPU time and RSS.
+// data dir, same flags for both), a fresh cluster of either, or an existing --endpoints server; and sampling a
+// server's CPU time and RSS.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Cluster, startCluster } from "../testing/cluster_process.js";
 import { cleanEnv, freePort } from "../testing/server_process.js";
 
 export type TargetKind = "etcd-ts" | "etcd" | "endpoint";
@@ -23,6 +25,8 @@ export interface Target {
   label: string;
   endpoint: string;
   pid: number | undefined;
+  /** Set for a cluster target; `endpoint` is then its first member's. */
+  cluster?: Cluster;
   stop(): Promise<void>;
 }
 
@@ -84,6 +88,32 @@ export async function startTarget(spec: TargetSpec, o: LaunchOptions): Promise<T
     throw err;
   }
   return { label: spec.label, endpoint: client.slice("http://".length), pid: proc.pid, stop };
+}
+
+/** Starts a fresh cluster of `members` members of the target's server, with the same flags for both servers. */
+export async function startClusterTarget(
+  spec: TargetSpec,
+  members: 3 | 5,
+  o: LaunchOptions,
+): Promise<Target> {
+  if (spec.kind === "endpoint") {
+    throw new Error("cluster benchmarks start their own clusters: use --targets, not --endpoints");
+  }
+  const cluster = await startCluster({
+    size: members,
+    binary: spec.kind,
+    etcdBin: o.etcdBin,
+    etcdTsEntry: o.etcdTsEntry,
+    ...(o.cpuProfDir ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`] } : {}),
+    extraArgs: o.serverArgs,
+    startTimeoutMs: START_TIMEOUT_MS,
+  });
+  const stop = async (): Promise<void> => {
+    live.delete(stop);
+    await cluster.stop();
+  };
+  live.add(stop);
+  return { label: spec.label, endpoint: cluster.members[0]!.endpoint, pid: undefined, cluster, stop };
 }
 
 /** Stops of the servers still running, so an interrupted run leaves no process or data dir behind. */

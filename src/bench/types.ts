@@ -1,4 +1,6 @@
-// Owns the shapes every benchmark shares: a metric row, a benchmark's spec (typed options with defaults and help).
+// Owns the shapes every benchmark shares: a metric row, a benchmark's spec (typed options with defaults and help),
+// for one server or for a cluster the runner starts.
+import type { Cluster } from "../testing/cluster_process.js";
 
 /** One measured figure; `better` says which direction is good, for reading the ratio column. */
 export interface Metric {
@@ -21,3 +23,20 @@ export interface BenchSpec<O extends Record<string, OptionValue>> {
   /** Runs the load against one server and returns its figures. Must finish in bounded time. */
   run(endpoint: string, opts: O, log: (msg: string) => void): Promise<Metric[]>;
 }
+
+/** A benchmark of a cluster: the runner starts `members` members of each target server and hands them over. */
+export interface ClusterBenchSpec<O extends Record<string, OptionValue>> {
+  name: string;
+  description: string;
+  defaults: O;
+  help: { [K in keyof O]: string };
+  members: 3 | 5;
+  /** Runs the load against a fresh, ready cluster and returns its figures; must finish in bounded time. */
+  runCluster(cluster: Cluster, opts: O, log: (msg: string) => void): Promise<Metric[]>;
+}
+
+export type AnyBenchSpec<O extends Record<string, OptionValue>> = BenchSpec<O> | ClusterBenchSpec<O>;
+
+export const isClusterBench = <O extends Record<string, OptionValue>>(
+  spec: AnyBenchSpec<O>,
+): spec is ClusterBenchSpec<O> => "runCluster" in spec;
