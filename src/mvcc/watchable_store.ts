@@ -114,6 +114,10 @@ export class WatchableStore implements WatcherHost {
     }
     this.rev = revision;
     if (this.synced.size === 0) return;
+    if (changes.length === 1) {
+      this.notifyOne(changes[0]!, revision);
+      return;
+    }
     const batches = new Map<Watcher, Event[]>();
     for (const ev of changes) {
       assert(ev.kv.modRevision === revision, "a notify batch holds one revision");
@@ -125,16 +129,46 @@ export class WatchableStore implements WatcherHost {
       });
     }
     const prev = new PrevKvs(this.kv);
-    for (const [w, evs] of batches) {
-      if (w.state !== "synced") continue; // canceled by an earlier send's consumer
-      w.minRev = revision + 1n;
-      const resp = this.eventResponse(w, evs, revision, prev);
-      if (w.stream.deliver(resp)) {
-        w.progressDue = false;
-      } else {
-        this.synced.delete(w);
-        this.park(w, resp);
+    for (const [w, evs] of batches) this.deliverSynced(w, evs, revision, prev);
+  }
+
+  /** notify() of a write with one event (most writes): every watcher shares one events array. */
+  private notifyOne(ev: Event, revision: bigint): void {
+    assert(ev.kv.modRevision === revision, "a notify batch holds one revision");
+    const targets: Watcher[] = [];
+    this.synced.forKey(bytesKey(ev.kv.key), (w) => {
+      if (revision >= w.minRev && w.accepts(ev)) targets.push(w);
+    });
+    if (targets.length === 0) return;
+    const prev = new PrevKvs(this.kv);
+    const plain: Event[] = [ev];
+    let withPrev: WatchEvent[] | undefined;
+    for (const w of targets) {
+      let events: readonly WatchEvent[] = plain;
+      if (w.opts.prevKv) {
+        withPrev ??= [prev.withPrev(ev)];
+        events = withPrev;
       }
+      this.deliverSynced(w, events, revision, undefined);
+    }
+  }
+
+  /** Sends a synced watcher its events of one revision, or parks it when its stream is full. */
+  private deliverSynced(
+    w: Watcher,
+    evs: readonly WatchEvent[],
+    revision: bigint,
+    prev: PrevKvs | undefined,
+  ): void {
+    if (w.state !== "synced") return; // canceled by an earlier send's consumer
+    w.minRev = revision + 1n;
+    const events = prev !== undefined && w.opts.prevKv ? evs.map((e) => prev.withPrev(e as Event)) : evs;
+    const resp = watchResponse(w.id, revision, { events, fragment: !!w.opts.fragment });
+    if (w.stream.deliver(resp)) {
+      w.progressDue = false;
+    } else {
+      this.synced.delete(w);
+      this.park(w, resp);
     }
   }
 

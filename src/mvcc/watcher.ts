@@ -85,15 +85,15 @@ export function watchResponse(
   revision: bigint,
   fields: Partial<WatchResponse> = {},
 ): WatchResponse {
+  // Field by field, not a spread: this runs once per watcher per event.
   return {
     watchId,
     revision,
-    events: [],
-    created: false,
-    canceled: false,
-    cancelReason: "",
-    compactRevision: 0n,
-    fragment: false,
-    ...fields,
+    events: fields.events ?? [],
+    created: fields.created ?? false,
+    canceled: fields.canceled ?? false,
+    cancelReason: fields.cancelReason ?? "",
+    compactRevision: fields.compactRevision ?? 0n,
+    fragment: fields.fragment ?? false,
   };
 }

@@ -48,7 +48,28 @@ export const FastWatchService: typeof WatchService = {
 };
 
 export function watchService(deps: WatchServiceDeps): WatchServer {
-  return { watch: (call) => serveWatch(deps, call) };
+  const shared = { ...deps, header: headerPerTurn(deps.header) };
+  return { watch: (call) => serveWatch(shared, call) };
+}
+
+/**
+ * One header object per revision within a turn of the event loop: the 100s of responses one write sends
+ * share it (and so its encoding). Not kept longer, so a later raft term is never missed.
+ */
+function headerPerTurn(header: (revision: bigint) => ResponseHeader): (revision: bigint) => ResponseHeader {
+  let last: ResponseHeader | undefined;
+  let lastRev = 0n;
+  const forget = (): void => {
+    last = undefined;
+  };
+  return (revision) => {
+    if (last === undefined || revision !== lastRev) {
+      if (last === undefined) queueMicrotask(forget);
+      last = header(revision);
+      lastRev = revision;
+    }
+    return last;
+  };
 }
 
 function serveWatch(deps: WatchServiceDeps, call: ServerDuplexStream<WatchRequest, WatchResponse>): void {

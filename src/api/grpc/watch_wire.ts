@@ -23,6 +23,18 @@ export function toPbEvent(ev: WatchEvent): Event {
   return pb;
 }
 
+/** Wire events by mvcc events array: watchers of one write share one array (see WatchableStore.notify). */
+const pbEventArrays = new WeakMap<readonly WatchEvent[], Event[]>();
+
+function pbEventsOf(events: readonly WatchEvent[]): Event[] {
+  let pb = pbEventArrays.get(events);
+  if (!pb) {
+    pb = events.map(toPbEvent);
+    pbEventArrays.set(events, pb);
+  }
+  return pb;
+}
+
 /** Encoded `events` fields (tag, length, Event), by wire event: encoded once however many watchers get it. */
 const encodedEventFields = new WeakMap<Event, Buffer>();
 /** Field 11 (events), wire type 2. */
@@ -126,8 +138,20 @@ function headerField(h: ResponseHeader): Buffer {
 /** Field 1 (header), wire type 2. */
 const HEADER_TAG = (1 << 3) | 2;
 
+/** Watch IDs and revisions are small: varints of numbers up to 2^53 - 1 are done without BigInt arithmetic. */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Bytes of an int64 as a protobuf varint (negative numbers take 10, as two's complement). */
 function varint64Size(v: bigint): number {
+  if (v >= 0n && v <= MAX_SAFE) {
+    let n = Number(v);
+    let size = 1;
+    while (n >= 0x80) {
+      n = Math.floor(n / 0x80);
+      size++;
+    }
+    return size;
+  }
   let u = BigInt.asUintN(64, v);
   let n = 1;
   while (u >= 0x80n) {
@@ -138,6 +162,15 @@ function varint64Size(v: bigint): number {
 }
 
 function writeVarint64(out: Buffer, pos: number, v: bigint): number {
+  if (v >= 0n && v <= MAX_SAFE) {
+    let n = Number(v);
+    while (n >= 0x80) {
+      out[pos++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    out[pos++] = n;
+    return pos;
+  }
   let u = BigInt.asUintN(64, v);
   if (u < 0x80n) {
     out[pos++] = Number(u);
@@ -165,7 +198,7 @@ export function toWire(
     compactRevision: resp.compactRevision,
     cancelReason: resp.cancelReason,
     fragment: false,
-    events: resp.events.map(toPbEvent),
+    events: pbEventsOf(resp.events),
   };
   return resp.fragment ? fragments(msg, fragmentBytes) : [msg];
 }
