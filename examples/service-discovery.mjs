@@ -26,8 +26,14 @@ try {
   const picker = roundRobin(discovery);
   console.log("round-robin:", [1, 2, 3, 4].map(() => picker.pick()?.addr).join(" "));
 
-  // Deregister one instance (revokes its lease) and wait for discovery to see the delete.
+  // Following the service: an iteration first replays the current instances as "add" changes, then the live ones.
   const changes = discovery[Symbol.asyncIterator]();
+  for (let i = 0; i < 3; i++) {
+    const { value: added } = await changes.next();
+    console.log(`change: ${added.type} ${added.instance.id}`);
+  }
+
+  // Deregister one instance (revokes its lease) and wait for discovery to see the delete.
   await regs[1].close();
   const { value: change } = await changes.next();
   console.log(`change: ${change.type} ${change.instance.id}`);

@@ -57,7 +57,9 @@ describe("client", () => {
     server.proc.proc.kill("SIGSTOP"); // holds the put on the wire until SIGCONT
     const put = c.kv.put("close/k", "v");
     try {
-      await until(() => inflight.size === 1, "the put on the wire");
+      await until(() => inflight.size === 1, "the put on the wire").catch((e: Error) => {
+        throw new Error(`${e.message} (calls in flight: ${inflight.size}, active: ${c.activeEndpoint})`);
+      });
       const closed = c.close();
       await assert.rejects(c.kv.get("close/k"), ClientClosedError);
       server.proc.proc.kill("SIGCONT");
@@ -65,6 +67,8 @@ describe("client", () => {
       await within(closed, "close");
     } finally {
       server.proc.proc.kill("SIGCONT");
+      // On failure too: an open client keeps its streams reconnecting and the test file from exiting.
+      await c.close();
     }
     assert.equal(await ka.done, undefined);
     assert.throws(() => c.watch.watch("close/"), ClientClosedError);

@@ -1,14 +1,18 @@
 // Owns the Client: its options (endpoints, timeouts, keepalive, TLS, auth), the endpoint pool and the services
-// built on it (kv, watch, lease, cluster, maintenance, auth), and a graceful close.
+// built on it (kv, watch, lease, cluster, maintenance, auth), endpoint sync from the member list, and a graceful
+// close.
 import { type ChannelCredentials, type ChannelOptions, credentials } from "@grpc/grpc-js";
 import { Auth } from "./auth.js";
-import { Caller } from "./call.js";
+import { Caller, type CallOptions } from "./call.js";
 import { Cluster } from "./cluster.js";
 import { Endpoint, EndpointPool, parseEndpoint } from "./endpoints.js";
+import { UnavailableError } from "./errors.js";
 import { KeepAliveStream } from "./keepalive.js";
+import type { Bytes } from "./keys.js";
 import { KV } from "./kv.js";
 import { Lease } from "./lease.js";
 import { Maintenance } from "./maintenance.js";
+import { Namespace } from "./namespace.js";
 import { Watch } from "./watch.js";
 
 export const DEFAULT_DIAL_TIMEOUT_MS = 5_000;
@@ -19,6 +23,8 @@ export const DEFAULT_MAX_RECV_BYTES = 2 ** 31 - 1;
 /** Reconnect backoff of a channel to a down member; grpc-js's own default grows to 120 s. */
 export const RECONNECT_BACKOFF_INITIAL_MS = 100;
 export const RECONNECT_BACKOFF_MAX_MS = 1_000;
+/** Deadline of one automatic sync (clientv3's autoSync uses 5 s). */
+export const AUTO_SYNC_TIMEOUT_MS = 5_000;
 
 export interface TlsOptions {
   /** PEM CA certificate(s) to verify the server with; default: the system's roots. */
@@ -55,6 +61,11 @@ export interface ClientOptions {
   maxRecvBytes?: number;
   /** Extra grpc-js channel options (advanced). */
   grpcOptions?: ChannelOptions;
+  /**
+   * Every this many ms, replace the endpoints with the cluster's members' client URLs (clientv3's
+   * AutoSyncInterval; see `Client.sync`). Default 0: never. A failed sync is ignored and tried again later.
+   */
+  autoSyncIntervalMs?: number;
 }
 
 /**
@@ -77,6 +88,7 @@ export class Client {
   private readonly caller: Caller;
   private readonly keepAlives: KeepAliveStream;
   private closing: Promise<void> | undefined;
+  private autoSyncTimer: NodeJS.Timeout | undefined;
 
   /** Creates a client; connections are made on first use (see `Client.connect` to check one first). */
   constructor(options: ClientOptions) {
@@ -89,6 +101,7 @@ export class Client {
         address,
         useTls ? tlsCredentials(options.tls) : credentials.createInsecure(),
         channelOptions,
+        endpoint,
       );
     };
     const pool = new EndpointPool(options.endpoints.map(make), make);
@@ -106,6 +119,8 @@ export class Client {
     this.cluster = new Cluster(this.caller);
     this.maintenance = new Maintenance(this.caller);
     this.auth = new Auth(this.caller);
+    const every = options.autoSyncIntervalMs ?? 0;
+    if (every > 0) this.scheduleAutoSync(every);
   }
 
   /**
@@ -125,7 +140,7 @@ export class Client {
     }
   }
 
-  /** The endpoints as given. */
+  /** The current endpoints (`host:port`): as given, or as the last `sync`/`setEndpoints` set them. */
   get endpoints(): string[] {
     return this.caller.pool.endpoints.map((e) => e.address);
   }
@@ -136,17 +151,69 @@ export class Client {
   }
 
   /**
+   * Replaces the endpoints (clientv3's SetEndpoints). An endpoint still listed keeps its connection, and calls
+   * keep going to the current endpoint if it is still listed; watchers and keepalives on a dropped endpoint
+   * stay there until their stream breaks, then reconnect to the new set.
+   */
+  setEndpoints(endpoints: string[]): void {
+    this.caller.pool.setEndpoints(endpoints);
+  }
+
+  /**
+   * Fetches the member list and makes the members' client URLs the endpoints (clientv3's Sync): a client given
+   * one member finds the others, so it can fail over to them. Members not started yet (no name) and learners
+   * are left out, as in clientv3 3.5. Resolves with the new endpoints.
+   */
+  async sync(options: CallOptions = {}): Promise<string[]> {
+    const { members } = await this.cluster.memberList(options);
+    const urls = members.filter((m) => m.name !== "" && !m.isLearner).flatMap((m) => m.clientURLs);
+    if (urls.length === 0)
+      throw new UnavailableError("etcd client: the member list has no client URLs", false);
+    this.caller.pool.setEndpoints(urls);
+    return this.endpoints;
+  }
+
+  /**
+   * Moves calls off the current endpoint to the next one; the endpoint left is passed over for a while (as one
+   * that failed a call). The ordering view uses it when a member answers with an old revision.
+   */
+  switchEndpoint(): void {
+    this.caller.pool.demote(this.caller.pool.current);
+  }
+
+  /**
+   * A view of this client in which every key lives under `prefix` (clientv3's namespace package): keys and
+   * ranges are prefixed on the way out and the prefix is stripped from every key on the way back.
+   */
+  namespace(prefix: Bytes): Namespace {
+    return new Namespace(this, prefix);
+  }
+
+  /**
    * Closes the client: new calls fail with ClientClosedError, watchers and keepalives end, calls on the wire
    * get a short grace period to finish, then connections are closed. Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearTimeout(this.autoSyncTimer);
       const done = this.caller.close();
       this.watch.close();
       this.keepAlives.close();
       await done;
     })();
     return this.closing;
+  }
+
+  private scheduleAutoSync(every: number): void {
+    this.autoSyncTimer = setTimeout(async () => {
+      try {
+        await this.sync({ timeoutMs: AUTO_SYNC_TIMEOUT_MS });
+      } catch {
+        // clientv3 only logs it: the endpoints stay as they were until a later sync succeeds.
+      }
+      if (!this.caller.closed) this.scheduleAutoSync(every);
+    }, every);
+    this.autoSyncTimer.unref();
   }
 }
 

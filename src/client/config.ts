@@ -1,8 +1,8 @@
 // Owns config publish/subscribe: a local cache of a key prefix kept current by a watch, with per-key and
 // per-prefix change handlers. Publishers simply put keys under the prefix.
-import type { Client } from "./client.js";
 import { type MirrorChange, PrefixMirror } from "./mirror.js";
 import type { Revision } from "./ops.js";
+import type { KVClient } from "./services.js";
 
 /** A change to one config key; `value` is undefined when the key was deleted. */
 export interface ConfigChange {
@@ -28,7 +28,7 @@ export class ConfigCache {
   private readonly handlers: { match: string; prefix: boolean; fn: ConfigHandler }[] = [];
   private readonly mirror: PrefixMirror;
 
-  constructor(client: Client, prefix: string) {
+  constructor(client: KVClient, prefix: string) {
     this.mirror = new PrefixMirror(client, prefix, (c) => this.dispatch(c));
   }
 

@@ -177,6 +177,20 @@ export class LeaseLostError extends EtcdError {
   }
 }
 
+/**
+ * An ordering view got a response older than one it had already seen, and no endpoint had a fresher one
+ * (clientv3/ordering's ErrNoGreaterRev, same message). `revision` is the newest revision already seen.
+ */
+export class NoGreaterRevisionError extends EtcdError {
+  override name = "NoGreaterRevisionError";
+  constructor(readonly revision: bigint) {
+    super(
+      Status.UNAVAILABLE,
+      "etcdclient: no cluster members have a revision higher than the previously received revision",
+    );
+  }
+}
+
 type ErrorClass = new (code: Status, message: string, options?: { cause?: unknown }) => EtcdError;
 
 /** etcd's messages → class. Matched exactly, as clientv3 does; the code comes from the wire. */

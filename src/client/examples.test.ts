@@ -24,12 +24,19 @@ function run(name: string, endpoint: string): Promise<{ code: number | null; out
 }
 
 const CASES: [file: string, expected: RegExp][] = [
-  ["service-discovery.mjs", /change: delete echo-2[\s\S]*service-discovery done/],
+  [
+    "service-discovery.mjs",
+    /change: add echo-1[\s\S]*change: add echo-3\nchange: delete echo-2[\s\S]*service-discovery done/,
+  ],
   ["config-pubsub.mjs", /log-level changed: info -> debug[\s\S]*config-pubsub done/],
   ["heartbeat.mjs", /is gone \(lease expired\)[\s\S]*heartbeat done/],
   ["queue.mjs", /blocked consumer got: resize-1[\s\S]*priority order: page-oncall, backup, cleanup/],
   ["concurrency.mjs", /guarded write: true[\s\S]*leader value: me[\s\S]*a after STM: 9/],
   ["client.mjs", /created example\/once/],
+  [
+    "namespace.mjs",
+    /stored as: example\/app1\/config[\s\S]*seen in the namespace: config=on[\s\S]*watched: jobs\/1[\s\S]*lock held as: example\/app1\/lock\/<lease>[\s\S]*namespace done/,
+  ],
 ];
 
 describe("examples", { timeout: 120_000 }, () => {

@@ -66,6 +66,7 @@ export { Lease } from "./lease.js";
 export { Maintenance } from "./maintenance.js";
 export type { MirrorChange } from "./mirror.js";
 export { PrefixMirror } from "./mirror.js";
+export { Namespace, NamespaceKV, NamespaceLease, NamespaceWatch, withNamespace } from "./namespace.js";
 export * from "./naming/index.js";
 export type {
   DeleteRequestOptions,
@@ -77,7 +78,10 @@ export type {
   SortTarget,
 } from "./ops.js";
 export { Op } from "./ops.js";
+export type { OrderViolation, OrderViolationHandler } from "./ordering.js";
+export { OrderingKV, switchEndpointOnViolation, withOrdering } from "./ordering.js";
 export * from "./recipes/index.js";
+export type { KVApi, KVClient, LeaseApi, WatchApi } from "./services.js";
 export type { CompareOp } from "./txn.js";
 export { Cmp, Txn } from "./txn.js";
 export { Watch } from "./watch.js";

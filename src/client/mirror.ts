@@ -1,9 +1,9 @@
 // Owns keeping a local copy of a key prefix current: a Get, then a Watch from the Get's revision + 1, and a fresh
 // Get (with the differences reported as changes) whenever the watch ends early (compaction, server restart).
 import { Event_EventType, type KeyValue } from "../proto/index.js";
-import type { Client } from "./client.js";
 import { ClientClosedError } from "./errors.js";
 import type { Revision } from "./ops.js";
+import type { KVClient } from "./services.js";
 import type { Watcher } from "./watcher.js";
 
 /** Pause before a resync after a failure, so a down server is not hammered. */
@@ -33,7 +33,7 @@ export class PrefixMirror {
   private rejectReady!: (e: unknown) => void;
 
   constructor(
-    private readonly client: Client,
+    private readonly client: KVClient,
     readonly prefix: string,
     private readonly onChange: (c: MirrorChange) => void,
   ) {

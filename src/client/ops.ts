@@ -109,6 +109,11 @@ export class Op {
     readonly request: RequestOp,
   ) {}
 
+  /** @internal An op from its wire form (a namespace rewrites ops this way). */
+  static of(request: RequestOp): Op {
+    return new Op(request);
+  }
+
   static get(key: Bytes, options?: GetRequestOptions): Op {
     return new Op({ request: { $case: "requestRange", value: rangeRequest(key, options) } });
   }

@@ -3,7 +3,7 @@ import type { Caller } from "./call.js";
 import { ClientClosedError } from "./errors.js";
 import type { Bytes } from "./keys.js";
 import { WatchStream } from "./watch_stream.js";
-import { Watcher, type WatchOptions } from "./watcher.js";
+import { type EventMapper, Watcher, type WatchOptions } from "./watcher.js";
 
 /**
  * Watches (`client.watch`). All watchers of a client share one gRPC stream; when it fails, the client
@@ -27,11 +27,11 @@ export class Watch {
 
   /**
    * Watches `key` (or a range with `rangeEnd`/`prefix`/`fromKey`). `await watcher.created` to know it is
-   * live. Throws `ClientClosedError` after `close()`.
+   * live. Throws `ClientClosedError` after `close()`. (`mapEvents` is internal: how a namespace rewrites keys.)
    */
-  watch(key: Bytes, options: WatchOptions = {}): Watcher {
+  watch(key: Bytes, options: WatchOptions = {}, mapEvents?: EventMapper): Watcher {
     if (this.caller.closed) throw new ClientClosedError();
-    const w = new Watcher(key, options, this.stream);
+    const w = new Watcher(key, options, this.stream, mapEvents);
     this.stream.add(w);
     return w;
   }

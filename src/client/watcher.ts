@@ -36,6 +36,9 @@ export interface WatchResponse {
   progressNotify: boolean;
 }
 
+/** Rewrites a batch's events before delivery (a namespace strips its prefix from the keys). */
+export type EventMapper = (events: Event[]) => Event[];
+
 /** What a watcher needs from the stream that carries it. */
 export interface WatcherHost {
   remove(w: Watcher): void;
@@ -65,6 +68,7 @@ export class Watcher implements AsyncIterable<WatchResponse> {
     key: Bytes,
     options: WatchOptions,
     private readonly host: WatcherHost,
+    private readonly mapEvents?: EventMapper,
   ) {
     const filters: WatchCreateRequest_FilterType[] = [];
     if (options.noPut) filters.push(WatchCreateRequest_FilterType.NOPUT);
@@ -149,7 +153,8 @@ export class Watcher implements AsyncIterable<WatchResponse> {
     const fresh = events.filter((e) => (e.kv?.modRevision ?? 0n) >= this.nextRev);
     if (fresh.length === 0) return true;
     this.nextRev = fresh[fresh.length - 1]!.kv!.modRevision + 1n;
-    return this.queue.push({ header: h, events: fresh, progressNotify: false });
+    const delivered = this.mapEvents ? this.mapEvents(fresh) : fresh;
+    return this.queue.push({ header: h, events: delivered, progressNotify: false });
   }
 
   /** @internal Ends the watcher: normally (undefined) or with an error for the consumer. */

@@ -1,9 +1,9 @@
 // Owns the concurrency Session: one lease kept alive in the background, which every lock key and election
 // candidacy made through it is attached to, so a crashed client's keys vanish after the TTL.
-import type { Client } from "../client.js";
 import type { LeaseLostError } from "../errors.js";
 import type { LeaseKeepAlive } from "../keepalive.js";
 import type { LeaseId } from "../ops.js";
+import type { KVClient } from "../services.js";
 
 /** clientv3/concurrency's default session TTL, in seconds. */
 export const DEFAULT_SESSION_TTL = 60;
@@ -26,7 +26,7 @@ export interface SessionOptions {
  */
 export class Session {
   private constructor(
-    readonly client: Client,
+    readonly client: KVClient,
     /** The session's lease. */
     readonly lease: LeaseId,
     readonly ttl: number,
@@ -39,7 +39,7 @@ export class Session {
   }
 
   /** Grants a lease (or adopts `options.lease`) and starts keeping it alive. */
-  static async create(client: Client, options: SessionOptions = {}): Promise<Session> {
+  static async create(client: KVClient, options: SessionOptions = {}): Promise<Session> {
     const ttl = options.ttl ?? DEFAULT_SESSION_TTL;
     if (!(ttl > 0)) throw new RangeError(`concurrency: session ttl must be positive, got ${ttl}`);
     const lease = options.lease ?? (await client.lease.grant(ttl)).ID;

@@ -1,9 +1,9 @@
 // Owns software transactional memory (clientv3/concurrency stm.go): `apply` runs against a read set and a
 // write set, which commit in one Txn whose compares encode the isolation level; a conflict re-runs `apply`.
 import type { RangeResponse, TxnResponse } from "../../proto/index.js";
-import type { Client } from "../client.js";
 import type { GetRequestOptions, Revision } from "../ops.js";
 import { Op } from "../ops.js";
+import type { KVClient } from "../services.js";
 import { Cmp } from "../txn.js";
 import { rangeKvs } from "./mutex.js";
 import { revisionOf } from "./wait.js";
@@ -46,7 +46,7 @@ class ReadWriteSets implements STM {
   prefetched = new Map<string, RangeResponse>();
 
   constructor(
-    private readonly client: Client,
+    private readonly client: KVClient,
     readonly isolation: Isolation,
     private readonly signal: AbortSignal | undefined,
   ) {}
@@ -174,7 +174,7 @@ class ReadWriteSets implements STM {
  * ```
  */
 export async function runSTM(
-  client: Client,
+  client: KVClient,
   apply: (stm: STM) => Promise<void>,
   options: STMOptions = {},
 ): Promise<TxnResponse> {

@@ -1,13 +1,12 @@
 // Owns the waits the recipes share (clientv3/concurrency key.go): for one key's deletion, and for every key
 // under a prefix created at or below a revision to be deleted.
-
 import { Event_EventType, type ResponseHeader } from "../../proto/index.js";
-import type { Client } from "../client.js";
 import type { Revision } from "../ops.js";
+import type { KVClient } from "../services.js";
 
 /** Resolves once `key` is deleted at or after revision `rev`; rejects with the signal's reason on abort. */
 export async function waitDelete(
-  client: Client,
+  client: KVClient,
   key: Buffer,
   rev: Revision,
   signal?: AbortSignal,
@@ -29,7 +28,7 @@ export async function waitDelete(
  * newest such key (its predecessor in the queue): fair, and no thundering herd.
  */
 export async function waitDeletes(
-  client: Client,
+  client: KVClient,
   prefix: string,
   maxCreateRev: Revision,
   signal?: AbortSignal,

@@ -1,8 +1,8 @@
 // Owns discovering a service's instances: a live snapshot from a mirror of `<service>/`, and a stream of
 // add/update/delete changes for each consumer.
-import type { Client } from "../client.js";
 import { type MirrorChange, PrefixMirror } from "../mirror.js";
 import { AsyncQueue } from "../queue.js";
+import type { KVClient } from "../services.js";
 import { decodeInstance, type Instance } from "./instance.js";
 
 /** Changes buffered per consumer; a consumer that falls further behind gets `DiscoveryOverflowError`. */
@@ -21,20 +21,26 @@ export class DiscoveryOverflowError extends Error {
 
 /**
  * The instances of one service, kept current by a watch. `instances()` is updated before a change is delivered
- * to any consumer. Iterate it (`for await`) for the changes after the iteration starts.
+ * to any consumer. Iterate it (`for await`) to follow the service: each iteration first gets an "add" for every
+ * instance registered when it starts (in id order, as etcd's endpoints manager sends its initial updates), then
+ * every change after that, so the adds and changes seen so far always add up to `instances()`.
  */
 export class Discovery implements AsyncIterable<InstanceChange> {
   private readonly byId = new Map<string, Instance>();
   private readonly consumers = new Set<AsyncQueue<InstanceChange>>();
   private readonly mirror: PrefixMirror;
+  private closed = false;
 
   /** @internal */
   constructor(
-    client: Client,
+    client: KVClient,
     readonly service: string,
   ) {
     this.mirror = new PrefixMirror(client, `${service}/`, (c) => this.onChange(c));
-    void this.mirror.stopped.then(() => this.endAll());
+    void this.mirror.stopped.then(() => {
+      this.closed = true;
+      this.endAll();
+    });
   }
 
   /** @internal */
@@ -54,15 +60,20 @@ export class Discovery implements AsyncIterable<InstanceChange> {
 
   /** Stops watching; every iteration ends. Idempotent. */
   close(): void {
+    this.closed = true;
     this.mirror.close();
     this.endAll();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<InstanceChange> {
-    const q: AsyncQueue<InstanceChange> = new AsyncQueue(MAX_DISCOVERY_BUFFER, {
+    const current = this.instances();
+    // Room for the replay on top of the usual buffer: a large service must not overflow a new consumer.
+    const q: AsyncQueue<InstanceChange> = new AsyncQueue(MAX_DISCOVERY_BUFFER + current.length, {
       onReturn: () => this.consumers.delete(q),
     });
-    this.consumers.add(q);
+    for (const instance of current) q.push({ type: "add", instance });
+    if (this.closed) q.end();
+    else this.consumers.add(q);
     return q;
   }
 
@@ -90,8 +101,11 @@ export class Discovery implements AsyncIterable<InstanceChange> {
   }
 }
 
-/** Discovers `service`: resolves once the current instances are loaded, then follows them. */
-export async function discover(client: Client, service: string): Promise<Discovery> {
+/**
+ * Discovers `service`: resolves once the current instances are loaded, then follows them. `instances()` is the
+ * snapshot; iterating replays the snapshot as "add" changes, then the live changes.
+ */
+export async function discover(client: KVClient, service: string): Promise<Discovery> {
   const d = new Discovery(client, service);
   await d.ready;
   return d;

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Client } from "../client.js";
 import { TestServer, take, until, within } from "../test_util.js";
-import { discover } from "./discover.js";
+import { discover, type InstanceChange } from "./discover.js";
 import { random, roundRobin } from "./picker.js";
 import { register } from "./register.js";
 
@@ -70,8 +70,9 @@ describe("naming", { timeout: 60_000 }, () => {
     const r1 = await register(client, "svc-c", { id: "x", addr: "x:1" });
     await client.kv.put("svc-c/pre", JSON.stringify({ Op: 0, Addr: "p:2" }));
     await client.kv.delete("svc-c/pre");
-    const got = (await take(changes, 3)).map((c) => `${c.type} ${c.instance.id} ${c.instance.addr}`);
-    assert.deepEqual(got, ["add x x:1", "update pre p:2", "delete pre p:2"]);
+    const got = (await take(changes, 4)).map((c) => `${c.type} ${c.instance.id} ${c.instance.addr}`);
+    // The instance registered before the iteration started comes first, as an add.
+    assert.deepEqual(got, ["add pre p:1", "add x x:1", "update pre p:2", "delete pre p:2"]);
     assert.deepEqual(d.instances(), [{ id: "x", addr: "x:1" }]);
     await r1.close();
     d.close();
@@ -82,6 +83,29 @@ describe("naming", { timeout: 60_000 }, () => {
       })(),
       "iteration end",
     );
+  });
+
+  test("each iteration first replays the instances registered when it starts, as adds, then live changes", async () => {
+    const regs = await Promise.all(
+      ["b", "a"].map((id) => register(client, "svc-f", { id, addr: `${id}:1` })),
+    );
+    const d = await discover(client, "svc-f");
+    const show = (c: InstanceChange) => `${c.type} ${c.instance.id}`;
+    const first = d[Symbol.asyncIterator]();
+    assert.deepEqual((await take(first, 2, "replay")).map(show), ["add a", "add b"]);
+    await regs[0]!.close(); // b goes
+    assert.deepEqual((await take(first, 1, "live delete")).map(show), ["delete b"]);
+    // A later iteration starts from the set as it is then: only a.
+    const late = d[Symbol.asyncIterator]();
+    const c = await register(client, "svc-f", { id: "c", addr: "c:1" });
+    assert.deepEqual((await take(late, 2, "replay then live add")).map(show), ["add a", "add c"]);
+    assert.deepEqual((await take(first, 1, "live add")).map(show), ["add c"]);
+    // After close, a new iteration replays the last known set and ends.
+    d.close();
+    const closed: string[] = [];
+    for await (const ch of d) closed.push(show(ch));
+    assert.deepEqual(closed, ["add a", "add c"]);
+    await Promise.all([regs[1]!.close(), c.close()]);
   });
 
   test("pickers rotate and never return an instance after its delete was processed", async () => {
@@ -97,6 +121,10 @@ describe("naming", { timeout: 60_000 }, () => {
     const rnd = random(d, () => 0.99);
     assert.equal(rnd.pick()?.id, "c");
     const changes = d[Symbol.asyncIterator]();
+    assert.deepEqual(
+      (await take(changes, 3, "the replayed adds")).map((c) => `${c.type} ${c.instance.id}`),
+      ["add a", "add b", "add c"],
+    );
     const picked = new Set<string>();
     let deleted = false;
     // Pick continuously while "b" is removed: once its delete is processed, it is never picked again.

@@ -1,8 +1,8 @@
 // Owns registering a service instance: its key kept on a lease that is kept alive, and registered again (new
 // lease, new put) whenever the lease is lost, until `close()` revokes it.
-import type { Client } from "../client.js";
 import { ClientClosedError } from "../errors.js";
 import type { LeaseId } from "../ops.js";
+import type { KVClient } from "../services.js";
 import { encodeInstance, type Instance, instanceKey } from "./instance.js";
 
 /** Pause between failed registration attempts (the server may be down). */
@@ -24,7 +24,7 @@ export class Registration {
 
   /** @internal */
   constructor(
-    private readonly client: Client,
+    private readonly client: KVClient,
     readonly key: string,
     private readonly value: string,
     private readonly ttl: number,
@@ -80,7 +80,7 @@ export class Registration {
   }
 }
 
-async function put(client: Client, key: string, value: string, ttl: number): Promise<LeaseId> {
+async function put(client: KVClient, key: string, value: string, ttl: number): Promise<LeaseId> {
   const { ID } = await client.lease.grant(ttl);
   await client.kv.put(key, value, { lease: ID });
   return ID;
@@ -92,7 +92,7 @@ async function put(client: Client, key: string, value: string, ttl: number): Pro
  * written again on a new lease. Resolves once the first write is done.
  */
 export async function register(
-  client: Client,
+  client: KVClient,
   service: string,
   instance: Instance,
   options: RegisterOptions = {},

@@ -1,15 +1,15 @@
 // Owns the barrier recipes: Barrier (one key: held while it exists) and DoubleBarrier (`count` participants
 // enter together and leave together), as clientv3's experimental recipes.
 import type { KeyValue } from "../../proto/index.js";
-import type { Client } from "../client.js";
 import { Op } from "../ops.js";
+import type { KVClient } from "../services.js";
 import { Cmp } from "../txn.js";
 import { EphemeralLease, uniqueSuffix, waitEvent } from "./wait.js";
 
 /** A barrier on `key`: `wait()` blocks while some process holds it. */
 export class Barrier {
   constructor(
-    private readonly client: Client,
+    private readonly client: KVClient,
     readonly key: string,
   ) {}
 
@@ -46,7 +46,7 @@ export class DoubleBarrier {
   private myKey: string | undefined;
 
   constructor(
-    private readonly client: Client,
+    private readonly client: KVClient,
     readonly key: string,
     readonly count: number,
     private readonly options: { ttl?: number } = {},

@@ -1,8 +1,8 @@
 // Owns the priority queue recipe: keys `<prefix>/<priority, 5 digits>/<unique>`; the lowest priority number is
 // taken first, FIFO (create revision) within one priority.
 import type { KeyValue } from "../../proto/index.js";
-import type { Client } from "../client.js";
 import { Op } from "../ops.js";
+import type { KVClient } from "../services.js";
 import { Cmp } from "../txn.js";
 import { Queue } from "./queue.js";
 import { uniqueSuffix } from "./wait.js";
@@ -45,7 +45,7 @@ export class PriorityQueue extends Queue {
     return res.kvs[0] ? { kv: res.kvs[0], revision: 0n } : this.head();
   }
 
-  private get kv(): Client["kv"] {
+  private get kv(): KVClient["kv"] {
     return this.client.kv;
   }
 }

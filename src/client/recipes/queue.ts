@@ -1,8 +1,8 @@
 // Owns the FIFO queue recipe: items are keys `<prefix>/<unique>` in create-revision order; a consumer claims the
 // oldest with a delete guarded by its mod revision, so each item goes to exactly one consumer.
 import type { KeyValue } from "../../proto/index.js";
-import type { Client } from "../client.js";
 import { Op } from "../ops.js";
+import type { KVClient } from "../services.js";
 import { Cmp } from "../txn.js";
 import { uniqueSuffix, waitEvent } from "./wait.js";
 
@@ -19,7 +19,7 @@ export const MAX_CLAIM_ATTEMPTS = 1_000;
  */
 export class Queue {
   constructor(
-    protected readonly client: Client,
+    protected readonly client: KVClient,
     readonly prefix: string,
   ) {}
 
@@ -75,7 +75,7 @@ export class Queue {
 }
 
 /** Deletes `kv` if nobody changed or took it since it was read. */
-export async function claimKey(client: Client, kv: KeyValue): Promise<boolean> {
+export async function claimKey(client: KVClient, kv: KeyValue): Promise<boolean> {
   const r = await client.kv
     .txn()
     .If(Cmp.modRevision(kv.key, "=", kv.modRevision))

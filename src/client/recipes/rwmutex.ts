@@ -1,7 +1,7 @@
 // Owns the readers-writer lock recipe: readers `<prefix>/read/<unique>`, writers `<prefix>/write/<unique>` on
 // an ephemeral lease; a reader waits for older writers, a writer for every older key (clientv3 recipes RWMutex).
-import type { Client } from "../client.js";
 import type { Revision } from "../ops.js";
+import type { KVClient } from "../services.js";
 import { EphemeralLease, uniqueSuffix, waitEvent } from "./wait.js";
 
 /**
@@ -12,7 +12,7 @@ export class RWMutex {
   private held: { key: string; lease: EphemeralLease } | undefined;
 
   constructor(
-    private readonly client: Client,
+    private readonly client: KVClient,
     readonly prefix: string,
     private readonly options: { ttl?: number } = {},
   ) {}

@@ -2,9 +2,9 @@
 // ephemeral leases (granted, kept alive, revoked) so a recipe's keys vanish with a dead owner.
 import { randomBytes } from "node:crypto";
 import { Event_EventType } from "../../proto/index.js";
-import type { Client } from "../client.js";
 import type { LeaseKeepAlive } from "../keepalive.js";
 import type { LeaseId, Revision } from "../ops.js";
+import type { KVClient } from "../services.js";
 
 /** A suffix unique across processes that sorts by creation time within one process (ns clock + random). */
 export function uniqueSuffix(): string {
@@ -16,7 +16,7 @@ export function uniqueSuffix(): string {
  * history is replayed from `afterRev + 1`, so an event between a read at `afterRev` and this call is not missed.
  */
 export async function waitEvent(
-  client: Client,
+  client: KVClient,
   key: string,
   afterRev: Revision,
   type: "put" | "delete",
@@ -37,12 +37,12 @@ export async function waitEvent(
 /** A lease kept alive for a recipe's ephemeral keys. */
 export class EphemeralLease {
   private constructor(
-    private readonly client: Client,
+    private readonly client: KVClient,
     readonly id: LeaseId,
     private readonly ka: LeaseKeepAlive,
   ) {}
 
-  static async grant(client: Client, ttl: number): Promise<EphemeralLease> {
+  static async grant(client: KVClient, ttl: number): Promise<EphemeralLease> {
     const { ID } = await client.lease.grant(ttl);
     return new EphemeralLease(client, ID, client.lease.keepAlive(ID));
   }
