@@ -2,6 +2,7 @@
 import type { Server as HttpServer } from "node:http";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import type { ConnectionInjector } from "@grpc/grpc-js";
+import { admitH2 } from "./h2_authority.js";
 
 /** The HTTP/2 connection preface every gRPC client sends first. */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -43,7 +44,8 @@ function sniff(socket: Socket, targets: ListenTargets): void {
     socket.pause();
     socket.unshift(head);
     if (kind === "h2") {
-      targets.grpc.injectConnection(socket);
+      // Go clients may send a URL as :authority, which Node's HTTP/2 refuses: see h2_authority.ts.
+      admitH2(socket, (conn) => targets.grpc.injectConnection(conn));
     } else if (targets.http) {
       targets.http.emit("connection", socket);
       socket.resume();

@@ -37,6 +37,8 @@ async function main(): Promise<number> {
     };
     process.once("SIGINT", () => stop("interrupt"));
     process.once("SIGTERM", () => stop("terminated"));
+    // A member removed from its cluster stops itself; like etcd, the process then exits 0.
+    void etcd.closed.then(resolve);
   });
   return 0;
 }

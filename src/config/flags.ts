@@ -93,7 +93,7 @@ export function fileTypeOf(f: FlagSpec): FileType | undefined {
  * A 3.6 name and its 3.4/3.5 `experimental-` name are one feature and are listed together.
  */
 // Not listed yet, so setting them warns: the gateway, WAL/snapshot retention
-// (every WAL segment before a snapshot is released), the election-tick advance and strict reconfig checks.
+// (every WAL segment before a snapshot is released) and the election-tick advance.
 export const SUPPORTED_FLAGS: ReadonlySet<string> = new Set([
   "name",
   "data-dir",
@@ -126,4 +126,7 @@ export const SUPPORTED_FLAGS: ReadonlySet<string> = new Set([
   "experimental-enable-lease-checkpoint",
   "experimental-enable-lease-checkpoint-persist",
   "watch-progress-notify-interval",
+  "strict-reconfig-check",
+  "experimental-snapshot-catchup-entries",
+  "snapshot-catchup-entries",
 ]);

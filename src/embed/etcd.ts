@@ -1,4 +1,5 @@
-// Owns running a member in-process: the server, its client listeners (gRPC + HTTP/1.1 on one port) and shutdown.
+// Owns running a member in-process: the server, its peer listener, its client listeners (gRPC + HTTP/1.1 on one
+// port) and shutdown (asked for, or because the member was removed from its cluster).
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import type { Server as NetServer } from "node:net";
 import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
@@ -11,6 +12,7 @@ import { leaseService } from "../api/grpc/lease.js";
 import { lockService } from "../api/grpc/lock.js";
 import { maintenanceService } from "../api/grpc/maintenance.js";
 import { recipeBackend } from "../api/grpc/recipe_call.js";
+import { RequestGuard } from "../api/grpc/require_leader.js";
 import { FastWatchService, watchService } from "../api/grpc/watch.js";
 import { createClientListener } from "../api/listen.js";
 import {
@@ -23,6 +25,7 @@ import {
   MaintenanceService,
 } from "../proto/index.js";
 import { EtcdServer, type ServerConfig } from "../server/server.js";
+import { createPeerServer } from "../transport/index.js";
 
 /** gRPC receive limit: --max-request-bytes plus etcd's 512 KiB allowance for the envelope. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -31,6 +34,8 @@ const GRPC_MAX_SEND_BYTES = 2 ** 31 - 1;
 
 export interface EmbedConfig extends Omit<ServerConfig, "logger"> {
   listenClientUrls: URL[];
+  /** --listen-peer-urls: where other members reach this one (none: a member without peers). */
+  listenPeerUrls?: URL[];
   logger: Logger;
 }
 
@@ -38,7 +43,25 @@ export interface Etcd {
   server: EtcdServer;
   /** The URLs actually bound (port 0 becomes the chosen port). */
   clientUrls: URL[];
+  peerUrls: URL[];
   close(): Promise<void>;
+  /** Settles once the member has closed, asked to or not (a member removed from its cluster stops itself). */
+  closed: Promise<void>;
+}
+
+async function listenOn(server: NetServer, url: URL, defaultPort: number): Promise<URL> {
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(Number(url.port || defaultPort), host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const bound = new URL(url.href);
+  if (addr && typeof addr === "object") bound.port = String(addr.port);
+  return bound;
 }
 
 export async function startEtcd(cfg: EmbedConfig): Promise<Etcd> {
@@ -52,59 +75,93 @@ export async function startEtcd(cfg: EmbedConfig): Promise<Etcd> {
     if (url.protocol !== "http:")
       throw new Error(`listen-client-urls scheme ${url.protocol} is not supported yet by etcd-ts`);
   }
+  for (const url of cfg.listenPeerUrls ?? []) {
+    if (url.protocol !== "http:")
+      throw new Error(`listen-peer-urls scheme ${url.protocol} is not supported yet by etcd-ts`);
+  }
   const server = await EtcdServer.start({ ...cfg, logger: log });
+
+  // Peers must reach us before we can have a leader, so the peer port opens first.
+  const peerListeners: NetServer[] = [];
+  const peerUrls: URL[] = [];
+  for (const url of cfg.listenPeerUrls ?? []) {
+    const l = createPeerServer(server.peerRequestHandler());
+    try {
+      peerUrls.push(await listenOn(l, url, 2380));
+    } catch (err) {
+      for (const other of peerListeners) other.close();
+      await server.stop();
+      throw err;
+    }
+    peerListeners.push(l);
+    log.info({ address: url.host }, "serving peer traffic");
+  }
 
   installGrpcCompat();
   const grpc = new GrpcServer({
     "grpc.max_receive_message_length": cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     "grpc.max_send_message_length": GRPC_MAX_SEND_BYTES,
   });
-  grpc.addService(KVService, kvService(server));
-  grpc.addService(LeaseService, leaseService(server.lease));
-  grpc.addService(MaintenanceService, maintenanceService(server, cfg.quotaBackendBytes) as MaintenanceServer);
-  grpc.addService(ClusterService, clusterService(server) as never);
+  const guard = new RequestGuard({
+    leader: () => server.leader,
+    isLearner: () => server.isLearner,
+    electionMs: cfg.electionMs,
+  });
+  grpc.addService(KVService, guard.wrap(KVService, kvService(server)));
+  grpc.addService(LeaseService, guard.wrap(LeaseService, leaseService(server.lease)));
+  grpc.addService(
+    MaintenanceService,
+    guard.wrap(MaintenanceService, maintenanceService(server, cfg.quotaBackendBytes) as MaintenanceServer),
+  );
+  grpc.addService(ClusterService, guard.wrap(ClusterService, clusterService(server)));
   grpc.addService(
     FastWatchService,
-    watchService({
-      watchable: server.watchable,
-      header: (rev) => server.header(rev),
-      maxRequestBytes: cfg.maxRequestBytes,
-    }),
+    guard.wrap(
+      FastWatchService,
+      watchService({
+        watchable: server.watchable,
+        header: (rev) => server.header(rev),
+        maxRequestBytes: cfg.maxRequestBytes,
+      }),
+    ),
   );
   const recipes = recipeBackend(server);
-  grpc.addService(LockService, lockService(recipes));
-  grpc.addService(ElectionService, electionService(recipes));
+  grpc.addService(LockService, guard.wrap(LockService, lockService(recipes)));
+  grpc.addService(ElectionService, guard.wrap(ElectionService, electionService(recipes)));
   const injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
   const http: HttpServer = createHttpServer((_req, res) => {
     res.statusCode = 404;
     res.end("404 page not found\n");
   });
 
+  const shutdown = async (): Promise<void> => {
+    for (const l of [...listeners, ...peerListeners]) l.close();
+    injector.destroy();
+    grpc.forceShutdown();
+    guard.stop();
+    http.closeAllConnections();
+    await server.stop();
+  };
+
   // Like etcd, take client connections only once this member has a leader and has published itself,
   // so a client never reaches a member that would answer "etcdserver: no leader" right after a restart.
-  await server.ready;
   const listeners: NetServer[] = [];
+  const started = await Promise.race([server.ready.then(() => true), server.done.then(() => false)]);
+  if (!started) {
+    await shutdown();
+    throw new Error("the member stopped before it was ready");
+  }
   const clientUrls: URL[] = [];
   for (const url of cfg.listenClientUrls) {
     const l = createClientListener({ grpc: injector, http });
-    const host = url.hostname.replace(/^\[|\]$/g, "");
     try {
-      await new Promise<void>((resolve, reject) => {
-        l.once("error", reject);
-        l.listen(Number(url.port || 2379), host, () => resolve());
-      });
+      clientUrls.push(await listenOn(l, url, 2379));
     } catch (err) {
       // A port that cannot be bound is fatal: release the data dir before reporting it.
-      for (const other of listeners) other.close();
-      grpc.forceShutdown();
-      await server.stop();
+      await shutdown();
       throw err;
     }
-    const addr = l.address();
-    const bound = new URL(url.href);
-    if (addr && typeof addr === "object") bound.port = String(addr.port);
     listeners.push(l);
-    clientUrls.push(bound);
   }
 
   for (const u of clientUrls) {
@@ -112,20 +169,16 @@ export async function startEtcd(cfg: EmbedConfig): Promise<Etcd> {
   }
   log.info({}, "ready to serve client requests");
 
-  let closed = false;
-  return {
-    server,
-    clientUrls,
-    async close() {
-      if (closed) return;
-      closed = true;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
       log.info({ name: cfg.name, "data-dir": cfg.dataDir }, "closing etcd server");
-      for (const l of listeners) l.close();
-      injector.destroy();
-      grpc.forceShutdown();
-      http.closeAllConnections();
-      await server.stop();
+      await shutdown();
       log.info({ name: cfg.name, "data-dir": cfg.dataDir }, "closed etcd server");
-    },
+    })();
+    return closing;
   };
+  // A member removed from the cluster stops itself: close its listeners too.
+  const closed = server.done.then(() => close());
+  return { server, clientUrls, peerUrls, close, closed };
 }

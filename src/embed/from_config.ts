@@ -29,6 +29,9 @@ export function embedConfig(c: Config, logger: Logger): EmbedConfig {
     leaseCheckpoint: flagOr(c, "experimental-enable-lease-checkpoint", true),
     leaseCheckpointPersist: flagOr(c, "experimental-enable-lease-checkpoint-persist", true),
     listenClientUrls: c.listenClientUrls.map((u) => new URL(String(u))),
+    listenPeerUrls: c.listenPeerUrls.map((u) => new URL(String(u))),
+    strictReconfigCheck: c.strictReconfigCheck,
+    snapshotCatchupEntries: catchupEntries(c),
     quotaBackendBytes: BigInt(Math.max(0, effectiveQuotaBackendBytes(c))),
     logger,
   };
@@ -37,4 +40,13 @@ export function embedConfig(c: Config, logger: Logger): EmbedConfig {
 /** A boolean flag's value when given explicitly, else etcd-ts's own default. */
 function flagOr(c: Config, name: string, dflt: boolean): boolean {
   return c.setFlags.has(name) ? c.raw.get(name) === true : dflt;
+}
+
+/** --experimental-snapshot-catchup-entries (3.5) or --snapshot-catchup-entries (3.6): etcd's 5000 by default. */
+function catchupEntries(c: Config): number {
+  for (const name of ["snapshot-catchup-entries", "experimental-snapshot-catchup-entries"]) {
+    const v = c.raw.get(name);
+    if (c.setFlags.has(name) && typeof v === "bigint") return Number(v);
+  }
+  return 5000;
 }

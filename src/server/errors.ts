@@ -24,6 +24,17 @@ export type ServerErrorKind =
   | "Canceled"
   | "Corrupt"
   | "MemberNotFound"
+  | "MemberExists"
+  | "PeerURLExists"
+  | "MemberNotEnoughStarted"
+  | "MemberBadURLs"
+  | "MemberNotLearner"
+  | "LearnerNotReady"
+  | "TooManyLearners"
+  | "Unhealthy"
+  | "BadLeaderTransferee"
+  | "LeaderTransferTimeout"
+  | "NotSupportedForLearner"
   | "NotCapable";
 
 export class ServerError extends Error {

@@ -57,6 +57,10 @@ export interface LeaseOpsHooks {
   requestTimeoutMs: number;
   /** Renew on the leader when it is another member (peer /leases forwarding); absent = single member. */
   forwardRenew?(id: bigint): Promise<bigint>;
+  /** TimeToLive from the leader when it is another member (peer /leases/internal); absent = single member. */
+  forwardTimeToLive?(req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse>;
+  /** Whether this member is the raft leader (forwarding happens only when it is not). */
+  isLeader?(): boolean;
   logger?: { warn(o: object, msg: string): void; debug(o: object, msg: string): void };
 }
 
@@ -128,8 +132,7 @@ export class LeaseOps {
   /** Renews on the leader and returns the new TTL; LeaseNotFound (ServerError) for unknown or expired leases. */
   async leaseRenew(id: bigint): Promise<bigint> {
     if (!this.lessor.isPrimary) {
-      const leader = this.hooks.leader();
-      if (this.hooks.forwardRenew && leader !== 0n) return this.hooks.forwardRenew(id);
+      if (this.hooks.forwardRenew && !(this.hooks.isLeader?.() ?? false)) return this.hooks.forwardRenew(id);
       await this.waitPromoted();
     }
     // A renew discards a checkpointed remainder; all members must learn that through raft first.
@@ -146,6 +149,11 @@ export class LeaseOps {
 
   /** etcd answers an unknown lease with TTL -1 and no error. */
   async leaseTimeToLive(req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse> {
+    // Only the leader knows remaining TTLs: a follower asks it (etcd forwards over the peer port).
+    if (this.hooks.forwardTimeToLive && !(this.hooks.isLeader?.() ?? false)) {
+      const r = await this.hooks.forwardTimeToLive(req);
+      return { ...r, header: this.hooks.header(this.kv.revision) };
+    }
     await this.hooks.linearizableRead();
     const t = this.lessor.timeToLive(req.ID, req.keys);
     const header = this.hooks.header(this.kv.revision);

@@ -3,7 +3,17 @@
 import type { Rand } from "../raft/rand.js";
 import { type Peer, ProposalDroppedError, RawNode, type Ready } from "../raft/rawnode.js";
 import type { MemoryStorage } from "../raft/storage.js";
-import type { ConfChange, ConfState, Entry, Message, NodeId, ReadState, SoftState } from "../raft/types.js";
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  Message,
+  NodeId,
+  ReadState,
+  Snapshot,
+  SnapshotStatus,
+  SoftState,
+} from "../raft/types.js";
 import type { Wal } from "../wal/index.js";
 
 export interface RaftNodeOptions {
@@ -32,6 +42,11 @@ export interface RaftNodeHandlers {
   readStates(states: ReadState[]): void;
   softState(ss: SoftState): void;
   send(messages: Message[]): void;
+  /**
+   * Raft accepted a snapshot from the leader (already in the WAL and raft storage): replace the state
+   * machine with it before any later entry applies.
+   */
+  restoreSnapshot(snap: Snapshot): Promise<void>;
   /** A fatal persistence error: the member must stop. */
   fatal(err: unknown): void;
 }
@@ -113,6 +128,28 @@ export class RaftNode {
     this.schedule();
   }
 
+  /** The transport dropped messages to id (raft probes it instead of streaming to it). */
+  reportUnreachable(id: NodeId): void {
+    if (this.stopped) return;
+    this.raw.reportUnreachable(id);
+    this.schedule();
+  }
+
+  reportSnapshot(id: NodeId, status: SnapshotStatus): void {
+    if (this.stopped) return;
+    this.raw.reportSnapshot(id, status);
+    this.schedule();
+  }
+
+  transferLeader(to: NodeId): void {
+    this.raw.transferLeader(to);
+    this.schedule();
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
   applyConfChange(cc: ConfChange): ConfState {
     return this.raw.applyConfChange(cc);
   }
@@ -174,6 +211,7 @@ export class RaftNode {
     if (rd.snapshot) {
       await this.wal.saveSnapshot(rd.snapshot.metadata);
       this.storage.applySnapshot(rd.snapshot);
+      await this.handlers!.restoreSnapshot(rd.snapshot);
     }
     if (rd.entries.length > 0 || rd.hardState) {
       await this.wal.save(rd.hardState, rd.entries);

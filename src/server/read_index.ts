@@ -73,6 +73,20 @@ export class ReadIndexBatcher {
     }
   }
 
+  /**
+   * A new leader was elected while a round was out: its waiters fail with etcd's retryable "leader changed"
+   * (the old leader's answer may never come); reads that queued since start a fresh round.
+   */
+  leaderChanged(): void {
+    const cur = this.inflight;
+    if (!cur) return;
+    clearTimeout(cur.timer);
+    this.inflight = undefined;
+    const err = new ServerError("LeaderChanged");
+    for (const w of cur.waiters) w.reject(err);
+    this.startRound();
+  }
+
   failAll(): void {
     const err = new ServerError("Stopped");
     if (this.inflight) {

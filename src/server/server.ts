@@ -1,9 +1,9 @@
-// Owns the member: raft node + WAL + backend + the apply loop, and the KV operations the API layer calls.
-import { mkdir } from "node:fs/promises";
+// Owns the member: raft node + WAL + backend + transport + the apply loop, and the operations the API layer calls.
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Backend } from "../backend/index.js";
-import { Lessor, minLeaseTTL } from "../lease/index.js";
-import { decodeMember, encodeMember, type Member, RaftCluster } from "../membership/cluster.js";
+import { Lessor, type LessorOptions, minLeaseTTL } from "../lease/index.js";
+import { type Member, RaftCluster } from "../membership/cluster.js";
 import * as mvcc from "../mvcc/index.js";
 import {
   txn as applyTxn,
@@ -21,6 +21,8 @@ import {
   type DeleteRangeRequest,
   type DeleteRangeResponse,
   InternalRaftRequest,
+  type LeaseTimeToLiveRequest,
+  type LeaseTimeToLiveResponse,
   type PutRequest,
   type PutResponse,
   type RangeRequest,
@@ -32,19 +34,24 @@ import {
 } from "../proto/index.js";
 import { decodeConfChange } from "../raft/confchange.js";
 import { Rand } from "../raft/rand.js";
-import { ProposalDroppedError } from "../raft/rawnode.js";
-import { MemoryStorage } from "../raft/storage.js";
-import type { Entry, SoftState } from "../raft/types.js";
-import { Wal } from "../wal/index.js";
+import { ProposalDroppedError, type Status } from "../raft/rawnode.js";
+import type { Entry, Snapshot, SnapshotMetadata, SoftState } from "../raft/types.js";
+import type { PeerRequestHandler, TransportTiming } from "../transport/index.js";
 import { AlarmStore, PUT_COST_OVERHEAD } from "./alarms.js";
 import { AppliedWait } from "./applied_wait.js";
 import { AutoCompactor, type CompactionMode } from "./auto_compactor.js";
+import { bootstrapRaft, recoverSnapshotBackend, snapDbName } from "./bootstrap.js";
+import { ClusterNet } from "./cluster_net.js";
 import { ServerError } from "./errors.js";
+import { LeaderForwarder } from "./forward.js";
 import { IdGenerator } from "./id_gen.js";
-import { clusterId as deriveClusterId, memberId as deriveMemberId, idToHex } from "./ids.js";
+import { idToHex } from "./ids.js";
 import { type LeaseApplyResult, LeaseOps } from "./lease_ops.js";
+import { HEALTH_INTERVAL_MS, MembershipOps, REMOVED_STOP_DELAY_MS } from "./membership_ops.js";
+import { peerApiHandler } from "./peer_api.js";
 import { RaftNode } from "./raft_node.js";
 import { ReadIndexBatcher } from "./read_index.js";
+import { Swappable } from "./swappable.js";
 import { WaitRegistry } from "./wait.js";
 
 /** The etcd release whose API and behaviour etcd-ts reproduces; reported by Status and /version. */
@@ -69,11 +76,17 @@ export interface ServerConfig {
   initialClusterToken: string;
   initialClusterState: "new" | "existing";
   snapshotCount: number;
+  /** Entries kept in the raft log behind a snapshot for slow followers (etcd's 5000). */
+  snapshotCatchupEntries?: number;
   heartbeatMs: number;
   electionMs: number;
   maxRequestBytes: number;
   maxTxnOps: number;
   preVote: boolean;
+  /** --strict-reconfig-check (default true): refuse reconfigurations that could lose quorum. */
+  strictReconfigCheck?: boolean;
+  /** How long peers must have been connected for a reconfiguration to be safe (etcd: 5 s; tests shorten it). */
+  healthIntervalMs?: number;
   unsafeNoFsync: boolean;
   compactionBatchLimit: number;
   /** --auto-compaction-mode and -retention (periodic: ms; revision: revisions kept; 0 = off). */
@@ -88,6 +101,8 @@ export interface ServerConfig {
   leaseCheckpointPersist?: boolean;
   /** How often the leader checkpoints a lease's remaining TTL (only leases with more TTL left than this). */
   leaseCheckpointIntervalMs?: number;
+  /** Peer transport timings (tests shorten reconnect backoff). */
+  transportTiming?: Partial<TransportTiming>;
   logger: ServerLogger;
 }
 
@@ -115,34 +130,56 @@ export const LEASE_CHECKPOINT_INTERVAL_MS = 5000;
 
 /** Keep this many entries before a snapshot in the log, so slow followers can catch up without one. */
 export const SNAPSHOT_CATCHUP_ENTRIES = 5000n;
+/** etcd's maxGapBetweenApplyAndCommitIndex: past this backlog new proposals get "too many requests". */
+export const MAX_APPLY_BACKLOG = 5000n;
 
 export class EtcdServer {
   readonly memberId: bigint;
   readonly clusterId: bigint;
   readonly cfg: ServerConfig;
-  readonly kv: mvcc.KVStore;
   readonly watchable: mvcc.WatchableStore;
   private pendingNotify: mvcc.TxnResult[] = [];
   private autoCompactor: AutoCompactor | undefined;
   readonly backend: Backend;
-  readonly cluster: RaftCluster;
-  readonly alarms: AlarmStore;
-  readonly lessor: Lessor;
+  /** Rebuilt from the backend when a snapshot from the leader replaces it. */
+  cluster: RaftCluster;
+  alarms: AlarmStore;
+  private readonly kvRef: Swappable<mvcc.KVStore>;
+  private readonly lessorRef: Swappable<Lessor>;
+  private readonly lessorOpts: LessorOptions;
   /** The Lease service's server side (api/grpc/lease.ts serves it). */
   readonly lease: LeaseOps;
+  /** Runtime reconfiguration (the Cluster service's server side). */
+  readonly membership: MembershipOps;
   private readonly node: RaftNode;
+  private readonly net: ClusterNet;
+  private readonly forward: LeaderForwarder;
+  private readonly peerHandler: PeerRequestHandler;
   private readonly waits = new WaitRegistry<ApplyResult>();
   private readonly applied: AppliedWait;
   private readonly reads: ReadIndexBatcher;
   private readonly ids: IdGenerator;
+  private readonly snapDir: string;
   private lead = 0n;
+  /** When the current leader was elected (etcd's leadElectedTime), ms since epoch. */
+  private leadElectedAt = 0;
+  private leaderWaiters = new Set<() => void>();
   private stopped = false;
+  private removed = false;
   private published = false;
+  private versionProposed = false;
+  private restoring: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
   private readyResolve!: () => void;
   /** Settles once this member has published itself and can serve (etcd's ReadyNotify). */
   readonly ready: Promise<void>;
+  private doneResolve!: () => void;
+  /** Settles once the member has stopped, for any reason (etcd's StopNotify): a removed member stops itself. */
+  readonly done: Promise<void>;
   private snapshotIndex: bigint;
-  private readonly requestTimeoutMs: number;
+  /** Snapshots from the leader this member has swapped in since it started. */
+  snapshotsApplied = 0;
+  readonly requestTimeoutMs: number;
 
   private constructor(args: {
     cfg: ServerConfig;
@@ -151,23 +188,29 @@ export class EtcdServer {
     backend: Backend;
     kv: mvcc.KVStore;
     lessor: Lessor;
+    lessorOpts: LessorOptions;
     node: RaftNode;
     snapshotIndex: bigint;
+    snapDir: string;
+    remotes: Member[];
   }) {
     this.cfg = args.cfg;
     this.memberId = args.memberId;
     this.clusterId = args.clusterId;
     this.backend = args.backend;
-    this.kv = args.kv;
-    this.watchable = new mvcc.WatchableStore(this.kv, {
+    this.snapDir = args.snapDir;
+    this.kvRef = new Swappable(args.kv);
+    this.lessorRef = new Swappable(args.lessor);
+    this.lessorOpts = args.lessorOpts;
+    this.watchable = new mvcc.WatchableStore(this.kvRef.ref, {
       progressNotifyIntervalMs: args.cfg.watchProgressNotifyIntervalMs,
     });
     // Changes reach watchers after the apply batch commits, so watchers never see uncommitted state.
-    this.kv.commitListener = (r) => this.pendingNotify.push(r);
+    args.kv.commitListener = (r) => this.pendingNotify.push(r);
     this.node = args.node;
     this.cluster = new RaftCluster(this.backend, this.clusterId);
     this.alarms = new AlarmStore(this.backend);
-    this.applied = new AppliedWait(this.kv.consistentIndex);
+    this.applied = new AppliedWait(args.kv.consistentIndex);
     this.snapshotIndex = args.snapshotIndex;
     this.ids = new IdGenerator(this.memberId, Date.now());
     this.requestTimeoutMs = 5000 + 2 * args.cfg.electionMs;
@@ -178,17 +221,91 @@ export class EtcdServer {
     this.ready = new Promise((resolve) => {
       this.readyResolve = resolve;
     });
-    this.lessor = args.lessor;
-    this.lease = new LeaseOps(this.lessor, this.kv, {
+    this.done = new Promise((resolve) => {
+      this.doneResolve = resolve;
+    });
+    this.forward = new LeaderForwarder({
+      memberId: this.memberId,
+      leaderMember: () => (this.lead === 0n ? undefined : this.cluster.member(this.lead)),
+      nextLeaderEvent: (ms) => this.nextLeaderEvent(ms),
+      isStopped: () => this.stopped,
+      electionMs: args.cfg.electionMs,
+    });
+    this.lease = new LeaseOps(this.lessorRef.ref, this.kvRef.ref, {
       propose: (r) => this.propose(r),
       linearizableRead: () => this.linearizableRead(),
       header: (revision) => this.header(revision),
       nextId: () => this.ids.next(),
       leader: () => this.lead,
+      isLeader: () => this.lead === this.memberId,
+      forwardRenew: (id) =>
+        this.forward.renew(id, Date.now() + this.requestTimeoutMs, () => this.lease.leaseRenew(id)),
+      forwardTimeToLive: (req) =>
+        this.forward.timeToLive(req, Date.now() + this.requestTimeoutMs, () =>
+          this.lease.leaseTimeToLive(req),
+        ),
       checkQuota: (cost) => this.checkQuota(cost),
       requestTimeoutMs: this.requestTimeoutMs,
       logger: args.cfg.logger,
     });
+    this.membership = new MembershipOps({
+      memberId: this.memberId,
+      cluster: () => this.cluster,
+      strictReconfigCheck: args.cfg.strictReconfigCheck ?? true,
+      healthIntervalMs: args.cfg.healthIntervalMs ?? HEALTH_INTERVAL_MS,
+      leader: () => this.lead,
+      raftStatus: () => this.node.raw.status(),
+      proposeConfChange: (cc, deadline, alive) =>
+        this.submit(() => this.node.proposeConfChange(cc), deadline, alive),
+      applyToRaft: (cc) => this.node.applyConfChange(cc),
+      nextId: () => this.ids.next(),
+      activeSince: (id) => this.net.activeSince(id),
+      addPeer: (m) => this.net.addPeer(m),
+      removePeer: (id) => this.net.removePeer(id),
+      removedSelf: () => this.onRemovedSelf(),
+      timeoutError: (start) => this.timeoutError(start),
+      forwardPromote: (id, deadline) =>
+        this.forward.promote(id, deadline, () => this.membership.promoteLocal(id)),
+      requestTimeoutMs: this.requestTimeoutMs,
+      logger: args.cfg.logger,
+    });
+    const known = this.cluster.list();
+    this.net = new ClusterNet(
+      {
+        memberId: this.memberId,
+        clusterId: this.clusterId,
+        node: this.node,
+        openSnapshotStream: () => this.backend.openSnapshotStream(),
+        freshSnapshotMetadata: () => this.freshSnapshotMetadata(),
+        snapDir: this.snapDir,
+        onRemoved: () => this.onRemovedSelf(),
+        logger: args.cfg.logger,
+        timing: args.cfg.transportTiming,
+      },
+      known.length > 0 ? known : args.remotes,
+    );
+    this.net.syncPeers(
+      args.remotes.filter((m) => !this.cluster.isRemoved(m.id)),
+      this.cluster.removedIds(),
+    );
+    this.peerHandler = peerApiHandler({
+      clusterId: this.clusterId,
+      raftHandler: () => this.net.transport.handler(),
+      members: () => this.cluster.list(),
+      leaseRenewLocal: (id) => this.leaseRenewLocal(id),
+      leaseTimeToLiveLocal: (req) => this.leaseTimeToLiveLocal(req),
+      promoteLocal: (id) => this.membership.promoteLocal(id),
+      versions: () => ({ etcdserver: ETCD_COMPAT_VERSION, etcdcluster: CLUSTER_VERSION }),
+      logger: args.cfg.logger,
+    });
+  }
+
+  get kv(): mvcc.KVStore {
+    return this.kvRef.current;
+  }
+
+  get lessor(): Lessor {
+    return this.lessorRef.current;
   }
 
   /** Open (or create) the member's data dir and start raft. */
@@ -196,100 +313,65 @@ export class EtcdServer {
     const log = cfg.logger;
     const memberDir = join(cfg.dataDir, "member");
     const walDir = cfg.walDir || join(memberDir, "wal");
-    await mkdir(join(memberDir, "snap"), { recursive: true });
-    const backend = Backend.open({ path: join(memberDir, "snap", "db") });
-    log.info({ path: join(memberDir, "snap", "db") }, "opened backend db");
-    // The lessor loads first: opening the store re-attaches every leased key to it.
-    const lessor = Lessor.open(backend, {
+    const snapDir = join(memberDir, "snap");
+    const dbPath = join(snapDir, "db");
+    await mkdir(snapDir, { recursive: true });
+    const boot = await bootstrapRaft(cfg, walDir);
+    await recoverSnapshotBackend(dbPath, snapDir, boot.snapshotIndex, log);
+    const backend = Backend.open({ path: dbPath });
+    log.info({ path: dbPath }, "opened backend db");
+    const lessorOpts: LessorOptions = {
       now: () => performance.now(),
       minLeaseTTL: minLeaseTTL(Math.max(2, Math.round(cfg.electionMs / cfg.heartbeatMs)), cfg.heartbeatMs),
       checkpointing: cfg.leaseCheckpoint ?? false,
       persistCheckpoints: cfg.leaseCheckpointPersist ?? false,
       checkpointIntervalMs: cfg.leaseCheckpointIntervalMs ?? LEASE_CHECKPOINT_INTERVAL_MS,
-    });
+    };
+    // The lessor loads first: opening the store re-attaches every leased key to it.
+    const lessor = Lessor.open(backend, lessorOpts);
     const kv = mvcc.KVStore.open(backend, {
       compactionBatchLimit: cfg.compactionBatchLimit,
       leaseHooks: lessor,
     });
-    const storage = new MemoryStorage();
-    let memberId: bigint;
-    let clusterId: bigint;
-    let wal: Wal;
-    let bootstrapPeers: { id: bigint; context: Uint8Array }[] | undefined;
-    let snapshotIndex = 0n;
-    if (await Wal.exists(walDir)) {
-      const opened = await Wal.open(walDir, { unsafeNoFsync: cfg.unsafeNoFsync });
-      wal = opened.wal;
-      const meta = Buffer.from(opened.metadata);
-      memberId = meta.readBigUInt64BE(0);
-      clusterId = meta.readBigUInt64BE(8);
-      if (opened.snapshot.index > 0n) {
-        storage.applySnapshot({ data: new Uint8Array(0), metadata: opened.snapshot });
-        snapshotIndex = opened.snapshot.index;
-      }
-      storage.setHardState(opened.hardState);
-      storage.append(opened.entries);
-      log.info(
-        {
-          "local-member-id": idToHex(memberId),
-          "cluster-id": idToHex(clusterId),
-          commit: Number(opened.hardState.commit),
-          "consistent-index": Number(kv.consistentIndex),
-          repaired: opened.repaired,
-        },
-        "restarting local member",
-      );
-    } else {
-      if (cfg.initialClusterState !== "new") {
-        throw new Error(
-          "--initial-cluster-state=existing is not supported yet by etcd-ts (clusters come with issue 6)",
-        );
-      }
-      const members: Member[] = [...cfg.initialCluster].map(([name, urls]) => ({
-        id: deriveMemberId(urls, cfg.initialClusterToken),
-        name,
-        peerURLs: urls,
-        clientURLs: [],
-        isLearner: false,
-      }));
-      const self = members.find((m) => m.name === cfg.name);
-      if (!self)
-        throw new Error(`couldn't find local name "${cfg.name}" in the initial cluster configuration`);
-      const selfUrls = [...cfg.initialAdvertisePeerUrls].sort().join(",");
-      if ([...self.peerURLs].sort().join(",") !== selfUrls) {
-        throw new Error(
-          `--initial-cluster has ${cfg.name}=${self.peerURLs.join(",")} but missing from --initial-advertise-peer-urls=${cfg.initialAdvertisePeerUrls.join(",")}`,
-        );
-      }
-      memberId = self.id;
-      clusterId = deriveClusterId(members.map((m) => m.id));
-      const meta = Buffer.alloc(16);
-      meta.writeBigUInt64BE(memberId, 0);
-      meta.writeBigUInt64BE(clusterId, 8);
-      wal = await Wal.create(walDir, meta, { unsafeNoFsync: cfg.unsafeNoFsync });
-      bootstrapPeers = members
-        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-        .map((m) => ({ id: m.id, context: encodeMember(m) }));
-      log.info(
-        { "local-member-id": idToHex(memberId), "cluster-id": idToHex(clusterId) },
-        "starting local member",
-      );
+    const cluster = new RaftCluster(backend, boot.clusterId);
+    if (cluster.isRemoved(boot.memberId)) {
+      await kv.close();
+      await backend.close();
+      await boot.wal.close();
+      throw new Error("the member has been permanently removed from the cluster");
     }
     const node = new RaftNode({
-      id: memberId,
-      storage,
-      wal,
+      id: boot.memberId,
+      storage: boot.storage,
+      wal: boot.wal,
       heartbeatMs: cfg.heartbeatMs,
       electionTicks: Math.max(2, Math.round(cfg.electionMs / cfg.heartbeatMs)),
       preVote: cfg.preVote,
-      rand: new Rand(Number(memberId & 0xffffffffn) ^ Date.now()),
-      bootstrapPeers,
+      rand: new Rand(Number(boot.memberId & 0xffffffffn) ^ Date.now()),
+      bootstrapPeers: boot.bootstrapPeers,
       unsafeNoFsync: cfg.unsafeNoFsync,
       logger: log,
     });
-    const server = new EtcdServer({ cfg, memberId, clusterId, backend, kv, lessor, node, snapshotIndex });
+    const server = new EtcdServer({
+      cfg,
+      memberId: boot.memberId,
+      clusterId: boot.clusterId,
+      backend,
+      kv,
+      lessor,
+      lessorOpts,
+      node,
+      snapshotIndex: boot.snapshotIndex,
+      snapDir,
+      remotes: boot.remotes,
+    });
     server.run();
     return server;
+  }
+
+  /** The peer port's request handler: raft streams and snapshots, and the peer API (members, leases). */
+  peerRequestHandler(): PeerRequestHandler {
+    return this.peerHandler;
   }
 
   private run(): void {
@@ -297,14 +379,14 @@ export class EtcdServer {
       apply: (entries) => this.applyEntries(entries),
       readStates: (rs) => this.reads.onReadStates(rs),
       softState: (ss) => this.onSoftState(ss),
-      send: () => {
-        // Single member: there are no peers yet (the transport arrives with clusters).
-      },
+      send: (msgs) => this.net.send(msgs),
+      restoreSnapshot: (snap) => this.restoreSnapshot(snap),
       fatal: (err) => {
         this.cfg.logger.error({ error: String(err) }, "raft loop failed; stopping member");
         void this.stop();
       },
     });
+    this.net.start();
     if ((this.cfg.autoCompactionRetention ?? 0) > 0) {
       this.autoCompactor = new AutoCompactor(
         {
@@ -335,6 +417,7 @@ export class EtcdServer {
       );
       this.node.campaignNow();
     }
+    void this.publish();
   }
 
   private onSoftState(ss: SoftState): void {
@@ -344,34 +427,80 @@ export class EtcdServer {
       const was = this.lead;
       this.lead = ss.lead;
       if (ss.lead !== 0n) {
+        this.leadElectedAt = Date.now();
         this.cfg.logger.info(
           { "local-member-id": idToHex(this.memberId), leader: idToHex(ss.lead), term: Number(this.term) },
           was === 0n ? "elected leader" : "leader changed",
         );
+        // A ReadIndex round sent to the old leader may never be answered (etcd: ErrLeaderChanged).
+        this.reads.leaderChanged();
+      } else {
+        this.cfg.logger.info(
+          {
+            "local-member-id": idToHex(this.memberId),
+            "lost-leader-id": idToHex(was),
+            term: Number(this.term),
+          },
+          "lost leader",
+        );
       }
-      if (ss.lead === this.memberId && !this.published) void this.publish();
+      if (ss.lead === this.memberId && this.published) void this.proposeClusterVersion();
+      const waiters = this.leaderWaiters;
+      this.leaderWaiters = new Set();
+      for (const w of waiters) w();
     }
   }
 
-  /** Publish our name and client URLs through raft, then set the cluster version (leader). */
+  /** Resolves on the next change of leader, or after ms. */
+  private nextLeaderEvent(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.leaderWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.leaderWaiters.add(done);
+    });
+  }
+
+  /**
+   * Publish our name and client URLs through raft (etcd's publish), retrying until it succeeds; the leader then
+   * sets the cluster version. The member is ready once published.
+   */
   private async publish(): Promise<void> {
-    try {
-      await this.proposeInternal({
-        clusterMemberAttrSet: {
-          memberID: this.memberId,
-          memberAttributes: { name: this.cfg.name, clientUrls: this.cfg.advertiseClientUrls },
-        },
-      });
-      this.published = true;
-      this.cfg.logger.info(
-        { "local-member-id": idToHex(this.memberId), "cluster-id": idToHex(this.clusterId) },
-        "published local member to cluster through raft",
-      );
-      await this.proposeInternal({ clusterVersionSet: { ver: CLUSTER_VERSION } });
-      this.readyResolve();
-    } catch (err) {
-      if (!this.stopped)
+    while (!this.stopped && !this.published) {
+      try {
+        await this.proposeInternal({
+          clusterMemberAttrSet: {
+            memberID: this.memberId,
+            memberAttributes: { name: this.cfg.name, clientUrls: this.cfg.advertiseClientUrls },
+          },
+        });
+        this.published = true;
+        this.cfg.logger.info(
+          { "local-member-id": idToHex(this.memberId), "cluster-id": idToHex(this.clusterId) },
+          "published local member to cluster through raft",
+        );
+        if (this.lead === this.memberId) await this.proposeClusterVersion();
+        this.readyResolve();
+      } catch (err) {
+        if (this.stopped) return;
         this.cfg.logger.warn({ error: String(err) }, "failed to publish local member to cluster");
+        await this.nextLeaderEvent(this.cfg.heartbeatMs);
+      }
+    }
+  }
+
+  /** The leader sets the cluster version once (etcd's monitorVersions, with every member at our version). */
+  private async proposeClusterVersion(): Promise<void> {
+    if (this.versionProposed || this.cluster.version() !== undefined) return;
+    this.versionProposed = true;
+    try {
+      await this.proposeInternal({ clusterVersionSet: { ver: CLUSTER_VERSION } });
+    } catch (err) {
+      this.versionProposed = false;
+      if (!this.stopped) this.cfg.logger.warn({ error: String(err) }, "failed to set cluster version");
     }
   }
 
@@ -381,6 +510,10 @@ export class EtcdServer {
 
   get leader(): bigint {
     return this.lead;
+  }
+
+  get isLearner(): boolean {
+    return this.node.raw.raft.isLearner;
   }
 
   get raftIndex(): bigint {
@@ -420,33 +553,10 @@ export class EtcdServer {
     const ci = { index: e.index, term: e.term };
     const fresh = e.index > this.kv.consistentIndex;
     if (e.type === "ConfChange") {
-      const cc = decodeConfChange(e.data);
-      // Raft's tracker is rebuilt on restart from the snapshot, so conf changes are always re-applied to it.
-      this.node.applyConfChange(cc);
-      if (fresh) {
-        switch (cc.type) {
-          case "AddNode":
-          case "AddLearnerNode":
-            if (cc.context.length > 0) {
-              const m = decodeMember(cc.context);
-              const existing = this.cluster.member(cc.nodeId);
-              if (existing && cc.type === "AddNode") this.cluster.promote(cc.nodeId);
-              else this.cluster.add({ ...m, isLearner: cc.type === "AddLearnerNode" });
-            }
-            break;
-          case "RemoveNode":
-            this.cluster.remove(cc.nodeId);
-            break;
-          case "UpdateNode":
-            if (cc.context.length > 0) {
-              const m = decodeMember(cc.context);
-              const cur = this.cluster.member(cc.nodeId);
-              if (cur) this.cluster.add({ ...cur, peerURLs: m.peerURLs });
-            }
-            break;
-        }
-        this.kv.saveConsistentIndex(ci);
-      }
+      // Raft's tracker is rebuilt on restart from the snapshot, so conf changes are re-applied to it (replayed
+      // ones only to raft; see MembershipOps.apply).
+      this.membership.apply(e.index, decodeConfChange(e.data), fresh);
+      if (fresh) this.kv.saveConsistentIndex(ci);
       return;
     }
     if (!fresh) return;
@@ -530,6 +640,7 @@ export class EtcdServer {
     }
     if (req.clusterVersionSet) {
       this.kv.saveConsistentIndex(ci);
+      this.cluster.setVersion(req.clusterVersionSet.ver);
       const ver = req.clusterVersionSet.ver.split(".").slice(0, 2).join(".");
       this.cfg.logger.info(
         { "cluster-id": idToHex(this.clusterId), "cluster-version": ver },
@@ -576,22 +687,118 @@ export class EtcdServer {
     const index = applied;
     this.snapshotIndex = index;
     const confState = this.node.raw.status().confState;
+    const catchup = BigInt(this.cfg.snapshotCatchupEntries ?? SNAPSHOT_CATCHUP_ENTRIES);
     void (async () => {
       // The backend must durably cover what the WAL stops covering.
       await this.backend.flush();
+      // A snapshot received from the leader meanwhile is newer: this one is then obsolete.
+      if (index <= this.node.storage.snapshot().metadata.index) return;
       const snap = this.node.storage.createSnapshot(index, confState, new Uint8Array(0));
       await this.node.wal.saveSnapshot(snap.metadata);
-      const compactTo = index > SNAPSHOT_CATCHUP_ENTRIES ? index - SNAPSHOT_CATCHUP_ENTRIES : 0n;
+      const compactTo = index > catchup ? index - catchup : 0n;
       if (compactTo > this.node.storage.firstIndex()) this.node.storage.compact(compactTo);
       await this.node.wal.releaseLockTo(index);
       this.cfg.logger.info({ "snapshot-index": Number(index) }, "saved snapshot");
     })().catch((err) => this.cfg.logger.warn({ error: String(err) }, "failed to save snapshot"));
   }
 
+  /** Raft snapshot metadata at the applied index: what a follower gets along with a backend copy. */
+  private freshSnapshotMetadata(): SnapshotMetadata | undefined {
+    const index = this.applied.index;
+    try {
+      return { index, term: this.node.storage.term(index), confState: this.node.raw.status().confState };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Raft took a snapshot from the leader: swap the received backend file in and rebuild every store on it
+   * (etcd's applySnapshot). Watchers stay; they catch up from the new backend.
+   */
+  private async restoreSnapshot(snap: Snapshot): Promise<void> {
+    const index = snap.metadata.index;
+    const file = join(this.snapDir, snapDbName(index));
+    let release!: () => void;
+    this.restoring = new Promise((r) => {
+      release = r;
+    });
+    try {
+      this.cfg.logger.info({ "snapshot-index": Number(index) }, "applying snapshot");
+      if (this.lessor.isPrimary) this.lease.demote();
+      const old = this.kv;
+      await old.close();
+      await this.backend.restoreFrom(file);
+      const lessor = Lessor.open(this.backend, this.lessorOpts);
+      const kv = mvcc.KVStore.open(this.backend, {
+        compactionBatchLimit: this.cfg.compactionBatchLimit,
+        leaseHooks: lessor,
+      });
+      kv.commitListener = (r) => this.pendingNotify.push(r);
+      this.lessorRef.set(lessor);
+      this.kvRef.set(kv);
+      this.cluster = new RaftCluster(this.backend, this.clusterId);
+      this.alarms = new AlarmStore(this.backend);
+      this.snapshotIndex = index;
+      this.snapshotsApplied++;
+      this.applied.advance(kv.consistentIndex);
+      this.net.syncPeers(this.cluster.list(), this.cluster.removedIds());
+      this.resyncWatchers();
+      for (const n of await readdir(this.snapDir)) {
+        if (n.endsWith(".snap.db") && n <= snapDbName(index))
+          await rm(join(this.snapDir, n), { force: true });
+      }
+      this.cfg.logger.info(
+        { "snapshot-index": Number(index), "consistent-index": Number(kv.consistentIndex) },
+        "applied snapshot",
+      );
+      if (this.cluster.isRemoved(this.memberId)) this.onRemovedSelf();
+    } finally {
+      this.restoring = undefined;
+      release();
+    }
+  }
+
+  /**
+   * After a restore the store jumped ahead of what watchers were told. Notifying the watchable store of the new
+   * revision makes it resync: its synced watchers catch up from the backend (or are cancelled as compacted).
+   */
+  private resyncWatchers(): void {
+    const from = this.watchable.revision;
+    const to = this.kv.revision;
+    if (to <= from) return;
+    let evs: mvcc.Event[] = [];
+    try {
+      evs = this.kv.events(to, to, Number.MAX_SAFE_INTEGER);
+    } catch {
+      // the revision was compacted away
+    }
+    if (evs.length === 0 && to !== from + 1n) {
+      // The store resyncs on any gap and reads the events itself, so this one only marks the revision.
+      evs = [
+        {
+          type: "PUT",
+          kv: {
+            key: Buffer.alloc(0),
+            createRevision: to,
+            modRevision: to,
+            version: 1n,
+            value: Buffer.alloc(0),
+            lease: 0n,
+          },
+        } as mvcc.Event,
+      ];
+    }
+    if (evs.length > 0) this.watchable.notify(evs, to);
+  }
+
   // ---- requests -----------------------------------------------------------------------------------
 
   private async proposeInternal(r: Partial<InternalRaftRequest>): Promise<ApplyResult> {
     if (this.stopped) throw new ServerError("Stopped");
+    // etcd refuses new proposals while the apply loop is far behind the commit index.
+    if (this.committedIndex > this.applied.index + MAX_APPLY_BACKLOG)
+      throw new ServerError("TooManyRequests");
     const id = this.ids.next();
     // Built directly (not fromPartial): the request fields are already complete decoded messages.
     const req: InternalRaftRequest = {
@@ -602,17 +809,59 @@ export class EtcdServer {
     const data = InternalRaftRequest.encode(req).finish();
     if (data.length > this.cfg.maxRequestBytes) throw new ServerError("RequestTooLarge");
     const done = this.waits.register(id);
-    try {
-      this.node.propose(data);
-    } catch (err) {
-      this.waits.fail(id, err instanceof ProposalDroppedError ? new ServerError("NoLeader") : err);
-    }
-    const timer = setTimeout(() => this.waits.fail(id, new ServerError("Timeout")), this.requestTimeoutMs);
+    const start = Date.now();
+    const timer = setTimeout(() => this.waits.fail(id, this.timeoutError(start)), this.requestTimeoutMs);
+    this.submit(
+      () => this.node.propose(data),
+      start + this.requestTimeoutMs,
+      () => this.waits.isRegistered(id),
+    ).catch((err: unknown) => this.waits.fail(id, err));
     try {
       return await done;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Hands a proposal to raft once there is a leader (etcd's node blocks proposals while there is none), trying
+   * again when raft drops it, until the deadline or until the caller gave up (alive() false).
+   */
+  private async submit(propose: () => void, deadline: number, alive: () => boolean): Promise<void> {
+    for (;;) {
+      if (this.stopped) throw new ServerError("Stopped");
+      if (!alive()) return;
+      if (this.lead !== 0n) {
+        try {
+          propose();
+          return;
+        } catch (err) {
+          if (!(err instanceof ProposalDroppedError)) throw err;
+        }
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) return; // the caller's timer answers
+      await this.nextLeaderEvent(Math.min(left, this.cfg.heartbeatMs));
+    }
+  }
+
+  /** etcd's parseProposeCtxErr: which "request timed out" a request that started at `start` gets. */
+  private timeoutError(start: number): ServerError {
+    const prevLeadLost = this.leadElectedAt - 2 * this.cfg.electionMs;
+    if (start > prevLeadLost && start < this.leadElectedAt) return new ServerError("TimeoutDueToLeaderFail");
+    const connectedSince = (id: bigint): boolean => {
+      const t = this.net.activeSince(id);
+      return t !== undefined && t.getTime() <= start;
+    };
+    if (this.lead === this.memberId) {
+      const members = this.cluster.list();
+      const connected = members.filter((m) => m.id === this.memberId || connectedSince(m.id)).length;
+      if (connected < Math.floor(members.length / 2) + 1)
+        return new ServerError("TimeoutDueToConnectionLost");
+    } else if (this.lead !== 0n && !connectedSince(this.lead)) {
+      return new ServerError("TimeoutDueToConnectionLost");
+    }
+    return new ServerError("Timeout");
   }
 
   private async propose(r: Partial<InternalRaftRequest>): Promise<ApplyResult & { ok: true }> {
@@ -637,6 +886,7 @@ export class EtcdServer {
 
   async range(req: RangeRequest): Promise<RangeResponse> {
     if (!req.serializable) await this.linearizableRead();
+    if (this.restoring) await this.restoring;
     const r = mvcc.rangeRequest(this.kv, req as mvcc.RangeRequest);
     return { header: this.header(r.revision), kvs: r.kvs, more: r.more, count: r.count };
   }
@@ -689,6 +939,7 @@ export class EtcdServer {
     if (isTxnReadonly(req)) {
       // Read-only txns skip the log: a linearizable read (unless every range is serializable), then evaluate.
       if (!isTxnSerializable(req)) await this.linearizableRead();
+      if (this.restoring) await this.restoring;
       const { response } = applyTxn(this.kv, req as mvcc.TxnRequest);
       return toTxnResponse(response, this.header(response.revision));
     }
@@ -707,18 +958,119 @@ export class EtcdServer {
     return { header: this.header(this.kv.revision) };
   }
 
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  // ---- cluster ----------------------------------------------------------------------------------
+
+  /** Renew on this member for a follower's /leases request: only the leader's lessor renews. */
+  private async leaseRenewLocal(id: bigint): Promise<bigint> {
+    if (this.lead !== this.memberId) throw new ServerError("NotLeader");
+    return this.lease.leaseRenew(id);
+  }
+
+  private async leaseTimeToLiveLocal(req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse> {
+    if (this.lead !== this.memberId) throw new ServerError("NotLeader");
+    return this.lease.leaseTimeToLive(req);
+  }
+
+  /**
+   * Maintenance.MoveLeader: only on the leader; the target must be a voting member. Waits until the target
+   * leads (etcd polls every heartbeat), or fails with etcd's "leader transfer took too long".
+   */
+  async moveLeader(target: bigint, timeoutMs = this.requestTimeoutMs): Promise<void> {
+    if (this.lead !== this.memberId) throw new ServerError("NotLeader");
+    const m = this.cluster.member(target);
+    if (!m || m.isLearner) throw new ServerError("BadLeaderTransferee");
+    this.cfg.logger.info(
+      {
+        "local-member-id": idToHex(this.memberId),
+        "current-leader-member-id": idToHex(this.lead),
+        "transferee-member-id": idToHex(target),
+      },
+      "leadership transfer starting",
+    );
+    this.node.transferLeader(target);
+    const deadline = Date.now() + timeoutMs;
+    while (this.lead !== target) {
+      if (this.stopped) throw new ServerError("Stopped");
+      const left = deadline - Date.now();
+      if (left <= 0) throw new ServerError("LeaderTransferTimeout");
+      await this.nextLeaderEvent(Math.min(left, this.cfg.heartbeatMs));
+    }
+    this.cfg.logger.info(
+      { "local-member-id": idToHex(this.memberId), "transferee-member-id": idToHex(target) },
+      "leadership transfer finished",
+    );
+  }
+
+  /** The raft status (leader: every member's progress). */
+  raftStatus(): Status {
+    return this.node.raw.status();
+  }
+
+  /** Since when this member has had a stream to `id` (undefined while it has none). */
+  peerActiveSince(id: bigint): Date | undefined {
+    return this.net.activeSince(id);
+  }
+
+  /** Removed from the cluster: keep running a moment so the removal reaches the others, then stop. */
+  private onRemovedSelf(): void {
+    if (this.removed || this.stopped) return;
+    this.removed = true;
+    this.cfg.logger.warn(
+      { "local-member-id": idToHex(this.memberId) },
+      "the member has been permanently removed from the cluster",
+    );
+    const t = setTimeout(() => void this.stop(), REMOVED_STOP_DELAY_MS);
+    t.unref();
+  }
+
+  /**
+   * etcd's TransferLeadership on stop: a leader of several voters hands leadership to the voter it has been
+   * connected to longest, so the cluster does not wait an election timeout.
+   */
+  private async handOffLeadership(): Promise<void> {
+    if (this.lead !== this.memberId || this.removed || this.node.isStopped) return;
+    const voters = this.cluster.votingMembers().filter((m) => m.id !== this.memberId);
+    let best: bigint | undefined;
+    let since = Number.POSITIVE_INFINITY;
+    for (const m of voters) {
+      const t = this.net.activeSince(m.id)?.getTime();
+      if (t !== undefined && t < since) {
+        since = t;
+        best = m.id;
+      }
+    }
+    if (best === undefined) return;
+    try {
+      // Raft abandons a transfer that has not finished within an election timeout.
+      await this.moveLeader(best, 2 * this.cfg.electionMs);
+    } catch (err) {
+      this.cfg.logger.warn({ error: String(err) }, "leadership transfer failed");
+    }
+  }
+
+  /** Stops the member (a leader first hands leadership off); resolves once everything is closed. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    await this.handOffLeadership();
     this.stopped = true;
     this.lease.stop();
     this.reads.failAll();
     this.waits.failAll(new ServerError("Stopped"));
+    this.membership.failAll(new ServerError("Stopped"));
+    for (const w of [...this.leaderWaiters]) w();
     await this.node.stop();
+    await this.net.stop();
+    if (this.restoring) await this.restoring;
     await this.node.wal.close();
     this.autoCompactor?.stop();
     this.watchable.close();
     await this.kv.close();
     await this.backend.close();
+    this.doneResolve();
   }
 }
 

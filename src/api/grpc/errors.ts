@@ -44,6 +44,24 @@ export const WIRE: Record<ServerErrorKind, WireError> = {
   Canceled: e(Status.CANCELLED, "etcdserver: request canceled"),
   Corrupt: e(Status.DATA_LOSS, "etcdserver: corrupt cluster"),
   MemberNotFound: e(Status.NOT_FOUND, "etcdserver: member not found"),
+  MemberExists: e(Status.FAILED_PRECONDITION, "etcdserver: member ID already exist"),
+  PeerURLExists: e(Status.FAILED_PRECONDITION, "etcdserver: Peer URLs already exists"),
+  MemberNotEnoughStarted: e(
+    Status.FAILED_PRECONDITION,
+    "etcdserver: re-configuration failed due to not enough started members",
+  ),
+  MemberBadURLs: e(Status.INVALID_ARGUMENT, "etcdserver: given member URLs are invalid"),
+  MemberNotLearner: e(Status.FAILED_PRECONDITION, "etcdserver: can only promote a learner member"),
+  LearnerNotReady: e(
+    Status.FAILED_PRECONDITION,
+    "etcdserver: can only promote a learner member which is in sync with leader",
+  ),
+  TooManyLearners: e(Status.FAILED_PRECONDITION, "etcdserver: too many learner members in cluster"),
+  Unhealthy: e(Status.UNAVAILABLE, "etcdserver: unhealthy cluster"),
+  BadLeaderTransferee: e(Status.FAILED_PRECONDITION, "etcdserver: bad leader transferee"),
+  // Not in etcd's gRPC error map, so it reaches the client as Unknown with the raw message.
+  LeaderTransferTimeout: e(Status.UNKNOWN, "etcdserver: request timed out, leader transfer took too long"),
+  NotSupportedForLearner: e(Status.UNAVAILABLE, "etcdserver: rpc not supported for learner"),
   NotCapable: e(Status.UNAVAILABLE, "etcdserver: not capable"),
 };
 

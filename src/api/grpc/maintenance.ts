@@ -1,4 +1,4 @@
-// Owns the etcdserverpb.Maintenance gRPC service (Status, Hash, HashKV, Alarm, Defragment so far).
+// Owns the etcdserverpb.Maintenance gRPC service (Status, Hash, HashKV, Alarm, Defragment, MoveLeader so far).
 import type { MaintenanceServer } from "../../proto/index.js";
 import { ETCD_COMPAT_VERSION, type EtcdServer } from "../../server/server.js";
 import { unary } from "./unary.js";
@@ -19,7 +19,7 @@ export function maintenanceService(
       errors:
         server.leader === 0n ? ["etcdserver: no leader", ...server.alarmErrors()] : server.alarmErrors(),
       dbSizeInUse: BigInt(server.backend.sizeInUse()),
-      isLearner: false,
+      isLearner: server.isLearner,
       storageVersion: "",
       dbSizeQuota: quotaBackendBytes,
       downgradeInfo: undefined,
@@ -38,6 +38,11 @@ export function maintenanceService(
       };
     }),
     alarm: unary(async (req) => server.alarm(req)),
+    // etcd answers MoveLeader without a header.
+    moveLeader: unary(async (req) => {
+      await server.moveLeader(req.targetID);
+      return {};
+    }),
     defragment: unary(async () => {
       await server.backend.defragment();
       return { header: server.header(server.kv.revision) };
