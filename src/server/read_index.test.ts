@@ -45,4 +45,28 @@ describe("ReadIndexBatcher", () => {
     applied.advance(1n);
     await queued;
   });
+
+  test("round contexts come from the cluster-unique id generator when given (members never share one)", async () => {
+    const sentA: Uint8Array[] = [];
+    const sentB: Uint8Array[] = [];
+    let a = 0xaan << 48n;
+    let b = 0xbbn << 48n;
+    const ra = new ReadIndexBatcher(
+      { readIndex: (ctx) => sentA.push(ctx), applied: new AppliedWait(0n), nextId: () => ++a },
+      60_000,
+    );
+    const rb = new ReadIndexBatcher(
+      { readIndex: (ctx) => sentB.push(ctx), applied: new AppliedWait(0n), nextId: () => ++b },
+      60_000,
+    );
+    const pa = ra.wait();
+    const pb = rb.wait();
+    assert.equal(Buffer.from(sentA[0]!).readBigUInt64BE(), (0xaan << 48n) + 1n);
+    assert.equal(Buffer.from(sentB[0]!).readBigUInt64BE(), (0xbbn << 48n) + 1n);
+    assert.notDeepEqual(sentA[0], sentB[0]);
+    // Answer both rounds so no retry timer is left behind.
+    ra.onReadStates([{ index: 0n, requestCtx: sentA[0]! }]);
+    rb.onReadStates([{ index: 0n, requestCtx: sentB[0]! }]);
+    await Promise.all([pa, pb]);
+  });
 });

@@ -12,6 +12,12 @@ export interface ReadIndexDeps {
   /** Send a ReadIndex request with this context (may throw if impossible now). */
   readIndex(ctx: Uint8Array): void;
   applied: AppliedWait;
+  /**
+   * A cluster-unique id for a round's context (the server's request-id generator, whose high bits are the member
+   * id, as etcd uses). The leader ignores a ReadIndex whose context is already pending, so two members counting
+   * from 1 would stall each other's reads until the retry. Default: a local counter (tests, one member).
+   */
+  nextId?: () => bigint;
 }
 
 export class ReadIndexBatcher {
@@ -38,7 +44,7 @@ export class ReadIndexBatcher {
     const waiters = this.pending;
     this.pending = [];
     const ctx = Buffer.alloc(8);
-    ctx.writeBigUInt64BE(++this.seq);
+    ctx.writeBigUInt64BE(this.deps.nextId ? this.deps.nextId() : ++this.seq);
     const timer = setTimeout(() => {
       // No answer (no leader, or the leader changed): send a fresh round for the same waiters.
       if (this.inflight?.ctx.equals(ctx)) {

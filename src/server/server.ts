@@ -215,7 +215,7 @@ export class EtcdServer {
     this.ids = new IdGenerator(this.memberId, Date.now());
     this.requestTimeoutMs = 5000 + 2 * args.cfg.electionMs;
     this.reads = new ReadIndexBatcher(
-      { readIndex: (ctx) => this.node.readIndex(ctx), applied: this.applied },
+      { readIndex: (ctx) => this.node.readIndex(ctx), applied: this.applied, nextId: () => this.ids.next() },
       args.cfg.electionMs,
     );
     this.ready = new Promise((resolve) => {
