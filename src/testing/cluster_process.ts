@@ -29,6 +29,11 @@ export interface ClusterOptions {
   snapshotCount?: number;
   /** Deadline for the whole cluster to serve clients (default START_TIMEOUT_MS). */
   startTimeoutMs?: number;
+  /**
+   * Called for each member's (empty) data dir before any member starts, e.g. to mount a small tmpfs on it. The
+   * caller undoes what it did (unmount) before `stop()`, which removes the data dirs.
+   */
+  prepareDataDir?: (name: string, dataDir: string) => void | Promise<void>;
 }
 
 export type MemberState = "running" | "paused" | "stopped";
@@ -49,6 +54,17 @@ export interface ClusterMember {
   /** pid of the current process (a restart changes it). */
   readonly pid: number | undefined;
   readonly state: MemberState;
+  /** Every exit of the member's processes; `requested` false means it died without being told to. */
+  readonly exits: readonly MemberExit[];
+}
+
+export interface MemberExit {
+  /** ms since the epoch. */
+  at: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Through `kill` (SIGKILL/SIGTERM), `restart` or `stop`; false: it exited on its own, or was killed from outside. */
+  requested: boolean;
 }
 
 export interface LeaderInfo {
@@ -86,6 +102,9 @@ class Member implements ClusterMember {
   starting: ChildProcess | undefined;
   state: MemberState = "stopped";
   maintenance: MaintenanceClient;
+  readonly exits: MemberExit[] = [];
+  /** Set when the harness stops the current process, so its exit is recorded as requested. */
+  stopRequested = false;
 
   constructor(
     readonly name: string,
@@ -165,6 +184,7 @@ export class Cluster {
     const cluster = new Cluster(opts, root, members, network, args);
     live.add(cluster);
     try {
+      for (const m of members) await opts.prepareDataDir?.(m.name, m.dataDir);
       // Members of a new cluster serve clients only once a quorum has formed, so they must start together.
       // Settled, not all: a failed start must not leave the others starting while we clean up.
       const launched = await Promise.allSettled(members.map((m) => cluster.launch(m, opts.startTimeoutMs)));
@@ -207,10 +227,12 @@ export class Cluster {
         m.state = "running";
         return;
       case "SIGKILL":
+        m.stopRequested = true;
         await p.kill();
         m.state = "stopped";
         return;
       case "SIGTERM":
+        m.stopRequested = true;
         if (m.state === "paused") p.proc.kill("SIGCONT");
         await p.stop();
         m.state = "stopped";
@@ -318,7 +340,7 @@ export class Cluster {
     for (const m of this.members) {
       lines.push(
         `--- ${m.name} id ${m.id || "?"} ${m.state} pid ${m.pid} client ${m.endpoint} peer ${m.peerUrl} ` +
-          `advertised ${m.advertisePeerUrl}; log ${m.logFile}, last ${tailChars} chars:`,
+          `advertised ${m.advertisePeerUrl}${unrequestedExits(m)}; log ${m.logFile}, last ${tailChars} chars:`,
         this.logs(m.name, tailChars),
       );
     }
@@ -337,6 +359,7 @@ export class Cluster {
     // are stopping too waits seconds for a transfer that cannot happen (etcd 3.4).
     const leader = await this.leader(STATUS_TIMEOUT_MS / 2).catch(() => undefined);
     const stopOne = async (m: Member): Promise<void> => {
+      m.stopRequested = true;
       if (m.state === "paused") m.proc?.proc.kill("SIGCONT");
       await m.proc?.stop(STOP_GRACE_MS);
       m.state = "stopped";
@@ -386,6 +409,7 @@ export class Cluster {
       },
     });
     m.state = "running";
+    m.stopRequested = false;
     try {
       m.proc = await starting;
     } catch (err) {
@@ -396,6 +420,12 @@ export class Cluster {
     }
     const p = m.proc;
     void p.exited.then(() => {
+      m.exits.push({
+        at: Date.now(),
+        code: p.proc.exitCode,
+        signal: p.proc.signalCode,
+        requested: m.stopRequested,
+      });
       if (m.proc === p) m.state = "stopped";
     });
   }
@@ -409,6 +439,14 @@ export class Cluster {
     m.id = s.header!.memberId.toString(16);
     this.network?.setMemberId(m.name, m.id);
   }
+}
+
+/** "; EXITED UNASKED at <time> (signal or code), …" for the exits nobody asked for; "" if none. */
+function unrequestedExits(m: ClusterMember): string {
+  const own = m.exits.filter((e) => !e.requested);
+  if (own.length === 0) return "";
+  const what = own.map((e) => `${new Date(e.at).toISOString()} (${e.signal ?? `code ${e.code}`})`);
+  return `; EXITED UNASKED at ${what.join(", ")}`;
 }
 
 /** `startCluster(opts)` is `Cluster.start(opts)`. */
