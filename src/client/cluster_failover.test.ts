@@ -1,7 +1,8 @@
 // Specifies the client against a 3-member cluster (issue 5's failover across members): given one endpoint it
 // discovers the others (sync, autoSyncIntervalMs); when the member it is on is killed, reads go on with no error
 // and the watch, a lease keepalive and a held lock continue on another member.
-// Runs against /usr/bin/etcd, or the binary named by ETCD_TS_CLIENT_CLUSTER_BINARY (e.g. "etcd-ts").
+// Runs against an etcd-ts cluster (a real etcd one with ETCD_TS_CLIENT_TEST_TARGET=etcd), or the binary named by
+// ETCD_TS_CLIENT_CLUSTER_BINARY.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Event_EventType } from "../proto/index.js";

@@ -1,6 +1,7 @@
 // Owns the multi-member cluster the client's failover tests run against: N member processes on 127.0.0.1 free
 // ports, started together, waited on until each has a leader, killed one by one, removed at the end. The binary
-// is /usr/bin/etcd unless ETCD_TS_CLIENT_CLUSTER_BINARY names another ("etcd-ts", or a path to an etcd binary).
+// follows the client test target (etcd-ts, or /usr/bin/etcd with ETCD_TS_CLIENT_TEST_TARGET=etcd) unless
+// ETCD_TS_CLIENT_CLUSTER_BINARY names one ("etcd-ts", "etcd", or a path to an etcd binary).
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,10 +10,10 @@ import { fileURLToPath } from "node:url";
 import type { StatusResponse } from "../proto/index.js";
 import { cleanEnv, freePort } from "../testing/server_process.js";
 import { Client } from "./client.js";
-import { WAIT_MS } from "./test_util.js";
+import { TARGET, WAIT_MS } from "./test_util.js";
 
 const ETCD_TS_BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "cmd", "etcd-ts.js");
-const CHOICE = process.env.ETCD_TS_CLIENT_CLUSTER_BINARY ?? "etcd";
+const CHOICE = process.env.ETCD_TS_CLIENT_CLUSTER_BINARY ?? (TARGET === "etcd" ? "etcd" : "etcd-ts");
 /** What the cluster runs: "etcd-ts", or the path of an etcd binary. */
 export const CLUSTER_BINARY = CHOICE === "etcd" ? "/usr/bin/etcd" : CHOICE;
 /** Why the cluster tests cannot run here (the binary is missing), or undefined. */

@@ -1,14 +1,14 @@
 // Specifies the multi-member harness against a 3-member cluster whose peers talk through the proxies: it forms,
 // replicates, survives the leader's isolation, heals, honours one-way blackholes, and a kill -9'd follower
 // catches up after a restart (from the log, or from a snapshot sent through the proxy when far behind).
-// The members are real etcd unless ETCD_TS_CLUSTER_TEST_BINARY=etcd-ts.
+// The members are etcd-ts unless ETCD_TS_CLUSTER_TEST_BINARY=etcd (the harness was validated against real etcd).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { KVClient, type PutResponse, type RangeResponse } from "../proto/index.js";
 import { type Cluster, type ClusterBinary, startCluster } from "./cluster_process.js";
 
-const BINARY = (process.env.ETCD_TS_CLUSTER_TEST_BINARY ?? "etcd") as ClusterBinary;
+const BINARY = (process.env.ETCD_TS_CLUSTER_TEST_BINARY ?? "etcd-ts") as ClusterBinary;
 /** Generous bounds for a loaded 2-core machine; etcd's election timeout is 1 s. */
 const ELECTION_DEADLINE_MS = 15_000;
 const CATCH_UP_DEADLINE_MS = 20_000;
