@@ -7,6 +7,7 @@ import type { Member } from "../membership/cluster.js";
 import type { Message, NodeId, SnapshotMetadata } from "../raft/types.js";
 import { Transport, type TransportTiming } from "../transport/index.js";
 import { snapDbName } from "./bootstrap.js";
+import { coalesceAppends } from "./coalesce_appends.js";
 import { idToHex } from "./ids.js";
 import type { RaftNode } from "./raft_node.js";
 
@@ -62,7 +63,7 @@ export class ClusterNet {
   /** Raft's outgoing messages: snapshots on their own upload, everything else on the peer streams. */
   send(messages: readonly Message[]): void {
     const rest: Message[] = [];
-    for (const m of messages) {
+    for (const m of coalesceAppends(messages)) {
       if (m.type === "MsgSnap") void this.sendSnapshot(m);
       else rest.push(m);
     }
