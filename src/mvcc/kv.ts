@@ -33,7 +33,8 @@ export function emptyKeyValue(key: Buffer): KeyValue {
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-function varintSize(v: bigint): number {
+/** Bytes of an int64/uint64 as a protobuf varint (negative numbers take 10, as two's complement). */
+export function varintSize(v: bigint): number {
   if (v >= 0n && v <= MAX_SAFE) {
     let n = Number(v);
     let size = 1;
@@ -52,7 +53,8 @@ function varintSize(v: bigint): number {
   return size;
 }
 
-function writeVarint(buf: Buffer, pos: number, v: bigint): number {
+/** Writes v as a protobuf varint at pos; returns the position after it. Small values skip BigInt arithmetic. */
+export function writeVarint(buf: Buffer, pos: number, v: bigint): number {
   if (v >= 0n && v <= MAX_SAFE) {
     let n = Number(v);
     while (n >= 0x80) {

@@ -2,6 +2,7 @@
 // mvccpb events, and etcd's fragmenting of a response that is too large for a watcher that allows it.
 
 import type { WatchResponse as MvccWatchResponse, WatchEvent } from "../../mvcc/index.js";
+import { varintSize, writeVarint } from "../../mvcc/kv.js";
 import { Event, Event_EventType, ResponseHeader, WatchResponse } from "../../proto/index.js";
 
 /** etcd's grpcOverheadBytes: a fragment may be up to --max-request-bytes plus this. */
@@ -63,14 +64,14 @@ function eventField(ev: Event): Buffer {
 export function serializeWatchResponse(msg: WatchResponse): Buffer {
   const head = msg.header === undefined ? undefined : headerField(msg.header);
   let size = head === undefined ? 0 : head.length;
-  if (msg.watchId !== 0n) size += 1 + varint64Size(msg.watchId);
+  if (msg.watchId !== 0n) size += 1 + varintSize(msg.watchId);
   if (msg.created) size += 2;
   if (msg.canceled) size += 2;
-  if (msg.compactRevision !== 0n) size += 1 + varint64Size(msg.compactRevision);
+  if (msg.compactRevision !== 0n) size += 1 + varintSize(msg.compactRevision);
   let reason: Buffer | undefined;
   if (msg.cancelReason !== "") {
     reason = Buffer.from(msg.cancelReason, "utf8");
-    size += 1 + varint64Size(BigInt(reason.length)) + reason.length;
+    size += 1 + varintSize(BigInt(reason.length)) + reason.length;
   }
   if (msg.fragment) size += 2;
   const evs = msg.events;
@@ -85,7 +86,7 @@ export function serializeWatchResponse(msg: WatchResponse): Buffer {
   if (head !== undefined) pos += head.copy(out, pos);
   if (msg.watchId !== 0n) {
     out[pos++] = 16;
-    pos = writeVarint64(out, pos, msg.watchId);
+    pos = writeVarint(out, pos, msg.watchId);
   }
   if (msg.created) {
     out[pos++] = 24;
@@ -97,11 +98,11 @@ export function serializeWatchResponse(msg: WatchResponse): Buffer {
   }
   if (msg.compactRevision !== 0n) {
     out[pos++] = 40;
-    pos = writeVarint64(out, pos, msg.compactRevision);
+    pos = writeVarint(out, pos, msg.compactRevision);
   }
   if (reason !== undefined) {
     out[pos++] = 50;
-    pos = writeVarint64(out, pos, BigInt(reason.length));
+    pos = writeVarint(out, pos, BigInt(reason.length));
     pos += reason.copy(out, pos);
   }
   if (msg.fragment) {
@@ -137,52 +138,6 @@ function headerField(h: ResponseHeader): Buffer {
 }
 /** Field 1 (header), wire type 2. */
 const HEADER_TAG = (1 << 3) | 2;
-
-/** Watch IDs and revisions are small: varints of numbers up to 2^53 - 1 are done without BigInt arithmetic. */
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
-/** Bytes of an int64 as a protobuf varint (negative numbers take 10, as two's complement). */
-function varint64Size(v: bigint): number {
-  if (v >= 0n && v <= MAX_SAFE) {
-    let n = Number(v);
-    let size = 1;
-    while (n >= 0x80) {
-      n = Math.floor(n / 0x80);
-      size++;
-    }
-    return size;
-  }
-  let u = BigInt.asUintN(64, v);
-  let n = 1;
-  while (u >= 0x80n) {
-    u >>= 7n;
-    n++;
-  }
-  return n;
-}
-
-function writeVarint64(out: Buffer, pos: number, v: bigint): number {
-  if (v >= 0n && v <= MAX_SAFE) {
-    let n = Number(v);
-    while (n >= 0x80) {
-      out[pos++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    out[pos++] = n;
-    return pos;
-  }
-  let u = BigInt.asUintN(64, v);
-  if (u < 0x80n) {
-    out[pos++] = Number(u);
-    return pos;
-  }
-  while (u >= 0x80n) {
-    out[pos++] = Number(u & 0x7fn) | 0x80;
-    u >>= 7n;
-  }
-  out[pos++] = Number(u);
-  return pos;
-}
 
 /** The wire messages for one mvcc response: one, or several fragments when the watcher asked for them. */
 export function toWire(
@@ -235,16 +190,7 @@ function encodedSize(msg: WatchResponse): number {
 /** Bytes of one `events` entry (field 11, length-delimited) inside a WatchResponse. */
 function eventFieldSize(ev: Event): number {
   const n = Event.encode(ev).finish().length;
-  return 1 + varintSize(n) + n;
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    size++;
-  }
-  return size;
+  return 1 + varintSize(BigInt(n)) + n;
 }
 
 /** A cheap upper-bound estimate of a response's encoded size, for the per-stream buffer limit. */
@@ -258,13 +204,10 @@ export function approxSize(msg: WatchResponse): number {
 }
 
 function varintBytes(n: number): Buffer {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return Buffer.from(out);
+  const v = BigInt(n);
+  const out = Buffer.allocUnsafe(varintSize(v));
+  writeVarint(out, 0, v);
+  return out;
 }
 
 /** gRPC's length prefix: a compressed flag byte and the message length (big-endian uint32). */
