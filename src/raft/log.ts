@@ -126,6 +126,13 @@ export class RaftLog {
     return this.unstable.maybeLastIndex() ?? this.storage.lastIndex();
   }
 
+  /** The last index known persisted (handed to storage and reported by advance()). */
+  stableLastIndex(): bigint {
+    const last = this.unstable.offset - 1n;
+    const stored = this.storage.lastIndex();
+    return last < stored ? last : stored;
+  }
+
   commitTo(tocommit: bigint): void {
     if (this.committed < tocommit) {
       assert(

@@ -69,6 +69,12 @@ export interface Config {
   disableProposalForwarding?: boolean;
   /** A leader removed from the configuration steps down when the change is applied. */
   stepDownOnRemoval?: boolean;
+  /**
+   * The leader counts its own new entries as replicated only when the application reports them persisted
+   * (advance()), not when it appends them. The application may then send the leader's MsgApp before its own
+   * fsync, so the leader's disk write and the followers' overlap, and a quorum still means durable copies.
+   */
+  leaderAcksOnPersist?: boolean;
   /** The only source of randomness (election timeouts): seeded in tests and simulations. */
   rand: Rand;
   logger?: Logger;
@@ -115,6 +121,7 @@ export class Raft {
   readonly electionTimeout: number;
   readonly disableProposalForwarding: boolean;
   readonly stepDownOnRemoval: boolean;
+  readonly leaderAcksOnPersist: boolean;
   private readonly rand: Rand;
   readonly logger: Logger;
   private tickFn: () => void = () => this.tickElection();
@@ -135,6 +142,7 @@ export class Raft {
     this.electionTimeout = c.electionTick;
     this.disableProposalForwarding = c.disableProposalForwarding ?? false;
     this.stepDownOnRemoval = c.stepDownOnRemoval ?? false;
+    this.leaderAcksOnPersist = c.leaderAcksOnPersist ?? false;
     this.rand = c.rand;
     this.logger = c.logger ?? silentLogger;
     this.readOnly = new ReadOnly(c.readOnlyOption ?? "Safe");
@@ -291,9 +299,11 @@ export class Raft {
     this.abortLeaderTransfer();
     this.trk.resetVotes();
     const last = this.raftLog.lastIndex();
+    // Entries still being persisted count for the leader itself only once advance() reports them durable.
+    const own = this.leaderAcksOnPersist ? this.raftLog.stableLastIndex() : last;
     for (const [id, old] of this.trk.progress) {
       const pr = this.trk.newProgress(last + 1n, old.isLearner);
-      if (id === this.id) pr.match = last;
+      if (id === this.id) pr.match = own;
       this.trk.progress.set(id, pr);
     }
     this.pendingConfIndex = 0n;
@@ -316,10 +326,23 @@ export class Raft {
       return false;
     }
     li = this.raftLog.append(es);
+    if (this.leaderAcksOnPersist) return true; // counted in persisted()
     // The leader counts its own entries at once; the Ready persists them before any message leaves.
     this.trk.progress.get(this.id)?.maybeUpdate(li);
     this.maybeCommit();
     return true;
+  }
+
+  /**
+   * With leaderAcksOnPersist: the application made the log durable up to (index, term). A leader now counts
+   * those entries as its own copies, and tells the followers at once if that commits something.
+   */
+  persisted(index: bigint, term: bigint): void {
+    if (!this.leaderAcksOnPersist || this.state !== "Leader") return;
+    if (!this.raftLog.matchTerm(index, term)) return;
+    const self = this.trk.progress.get(this.id);
+    if (self === undefined || !self.maybeUpdate(index)) return;
+    if (this.maybeCommit()) this.bcastAppend();
   }
 
   private tickElection(): void {

@@ -210,6 +210,7 @@ export class RawNode {
     if (rd.entries.length > 0) {
       const e = rd.entries[rd.entries.length - 1]!;
       r.raftLog.stableTo(e.index, e.term);
+      r.persisted(e.index, e.term);
     }
     if (rd.snapshot) {
       r.raftLog.stableSnapTo(rd.snapshot.metadata.index);

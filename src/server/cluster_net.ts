@@ -67,7 +67,8 @@ export class ClusterNet {
       if (m.type === "MsgSnap") void this.sendSnapshot(m);
       else rest.push(m);
     }
-    if (rest.length > 0) this.transport.send(rest);
+    // A Ready is already a batch: write it now rather than at the end of the turn.
+    if (rest.length > 0) this.transport.send(rest, true);
   }
 
   /**

@@ -86,6 +86,7 @@ export class RaftNode {
       maxCommittedSizePerReady: MAX_COMMITTED_SIZE_PER_READY,
       maxInflightMsgs: MAX_INFLIGHT_MSGS,
       checkQuorum: true,
+      leaderAcksOnPersist: true,
       preVote: opts.preVote,
       readOnlyOption: "Safe",
       rand: opts.rand,
@@ -188,9 +189,12 @@ export class RaftNode {
           this.applyReady(pending);
           pending = undefined;
         }
-        // Messages leave only after this Ready is durable: the leader counts its own new entries as replicated
-        // when it appends them (src/raft appendEntry), so sending first could let a quorum "commit" an entry the
-        // leader then loses in a crash (etcd 3.4 sends first and has that window).
+        // A leader's appends and heartbeats leave before its own fsync, so its disk write overlaps the followers'
+        // (as etcd's raftNode). That is safe because raft counts the leader's own copy only once advance() says it
+        // is durable (leaderAcksOnPersist); etcd 3.4 counts it at append and can commit an entry the leader then
+        // loses in a crash. Everything else (votes, appends' acks) leaves only once this Ready is durable.
+        const [now, later] = splitEarly(rd.messages);
+        if (now.length > 0) h.send(now);
         const early = this.durableAlready(rd);
         const persisted = this.persist(rd);
         if (pending) {
@@ -199,7 +203,7 @@ export class RaftNode {
         }
         if (early) this.applyReady(rd);
         await persisted;
-        if (rd.messages.length > 0) h.send(rd.messages);
+        if (later.length > 0) h.send(later);
         this.raw.advance(rd);
         if (early) continue;
         if (rd.snapshot || hasConfChange(rd)) this.applyReady(rd);
@@ -251,6 +255,18 @@ export class RaftNode {
     if (this.ticker) clearInterval(this.ticker);
     await this.idle;
   }
+}
+
+/** Split a Ready's messages into those that may leave before it is persisted (a leader's) and the rest. */
+export function splitEarly(messages: Message[]): [Message[], Message[]] {
+  let early = 0;
+  for (const m of messages) if (m.type === "MsgApp" || m.type === "MsgHeartbeat") early++;
+  if (early === 0) return [[], messages];
+  if (early === messages.length) return [messages, []];
+  const now: Message[] = [];
+  const later: Message[] = [];
+  for (const m of messages) (m.type === "MsgApp" || m.type === "MsgHeartbeat" ? now : later).push(m);
+  return [now, later];
 }
 
 const hasConfChange = (rd: Ready): boolean => rd.committedEntries.some((e) => e.type === "ConfChange");

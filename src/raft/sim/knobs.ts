@@ -14,6 +14,8 @@ export interface Knobs {
   checkQuorum: boolean;
   readOnly: "Safe" | "LeaseBased";
   stepDownOnRemoval: boolean;
+  /** The leader sends appends before its own sync and counts its copy only once synced (the server's mode). */
+  leaderAcksOnPersist: boolean;
   disableProposalForwarding: boolean;
   maxSizePerMsg: number;
   maxInflightMsgs: number;
@@ -88,6 +90,8 @@ export function chooseKnobs(r: Rand): Knobs {
     snapshotKeep: r.pick([0, 2, 5]),
     mergedSnapshots: r.chance(0.5),
     retryTicks: 3 * electionTick,
+    // Drawn last, so every other knob of a seed stays what it was before this knob existed.
+    leaderAcksOnPersist: r.chance(0.5),
   };
 }
 
@@ -95,7 +99,7 @@ export function describeKnobs(k: Knobs): string {
   const n = k.net;
   return [
     `size=${k.initialSize} election=${k.electionTick} heartbeat=${k.heartbeatTick}`,
-    `preVote=${k.preVote} checkQuorum=${k.checkQuorum} readOnly=${k.readOnly} stepDownOnRemoval=${k.stepDownOnRemoval}`,
+    `preVote=${k.preVote} checkQuorum=${k.checkQuorum} readOnly=${k.readOnly} stepDownOnRemoval=${k.stepDownOnRemoval} leaderAcksOnPersist=${k.leaderAcksOnPersist}`,
     `forwarding=${!k.disableProposalForwarding} maxSizePerMsg=${k.maxSizePerMsg} inflight=${k.maxInflightMsgs}`,
     `faultTicks=${k.faultTicks} drop=${n.dropRate.toFixed(3)} dup=${n.dupRate.toFixed(3)} slow=${n.slowRate.toFixed(3)}`,
     `crash=${k.crashRate} partition=${k.partitionRate} conf=${k.confChangeRate} transfer=${k.transferRate}`,
@@ -116,6 +120,7 @@ export function raftConfig(k: Knobs): RaftConfig {
     readOnlyOption: k.readOnly,
     disableProposalForwarding: k.disableProposalForwarding,
     stepDownOnRemoval: k.stepDownOnRemoval,
+    leaderAcksOnPersist: k.leaderAcksOnPersist,
   };
 }
 

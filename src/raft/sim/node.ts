@@ -172,6 +172,12 @@ export class SimNode {
       if (!rn.hasReady()) return;
       const rd = rn.ready();
       this.disk.write(rd);
+      if (this.cfg.leaderAcksOnPersist) {
+        // As etcd-ts's server: a leader's appends and heartbeats leave before its own sync.
+        const early = (m: Message): boolean => m.type === "MsgApp" || m.type === "MsgHeartbeat";
+        for (const m of rd.messages) if (early(m)) this.host.send(m);
+        rd.messages = rd.messages.filter((m) => !early(m));
+      }
       if (rd.entries.length > 0)
         this.host.checker.persisted(this.id, rd.entries, this.termBefore(rd.entries[0]!));
       if (this.host.trace !== undefined) this.traceWrite(rd);
