@@ -5,7 +5,7 @@ import { open, rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { Member } from "../membership/cluster.js";
 import type { Message, NodeId, SnapshotMetadata } from "../raft/types.js";
-import { Transport, type TransportTiming } from "../transport/index.js";
+import { type PeerTlsOptions, Transport, type TransportTiming } from "../transport/index.js";
 import { snapDbName } from "./bootstrap.js";
 import { coalesceAppends } from "./coalesce_appends.js";
 import { idToHex } from "./ids.js";
@@ -28,6 +28,8 @@ export interface ClusterNetHost {
     debug(o: object, msg: string): void;
   };
   timing?: Partial<TransportTiming>;
+  /** Peer TLS for dialling https:// peer URLs. */
+  tls?: PeerTlsOptions;
 }
 
 export class ClusterNet {
@@ -53,6 +55,7 @@ export class ClusterNet {
       onRemoved: (by) => host.onRemoved(by),
       logger: host.logger,
       timing: host.timing,
+      ...(host.tls ? { tls: host.tls } : {}),
     });
   }
 

@@ -90,6 +90,22 @@ describe("transport streams", TEST_DEADLINE, () => {
     assert.deepStrictEqual(indexes(b!.received), range(200));
   });
 
+  it("writes at once with `now`: one frame per call", async () => {
+    const [a, b] = await members([23n, 24n]);
+    await a!.waitActive(24n);
+    const before = a!.transport.peerStats(24n);
+    a!.transport.send([heartbeat(23n, 24n, 0), heartbeat(23n, 24n, 1)], true);
+    assert.equal(
+      a!.transport.peerStats(24n).framesSent - before.framesSent,
+      1,
+      "written before the call returns",
+    );
+    a!.transport.send([heartbeat(23n, 24n, 2)], true);
+    assert.equal(a!.transport.peerStats(24n).framesSent - before.framesSent, 2);
+    await b!.waitFor(() => b!.received.length === 3, "3 messages");
+    assert.deepStrictEqual(indexes(b!.received), range(3));
+  });
+
   it("splits a turn's messages into frames of at most MAX_BATCH_BYTES", async () => {
     const [a, b] = await members([31n, 32n]);
     await a!.waitActive(32n);

@@ -87,9 +87,14 @@ export class Transport {
     for (const p of this.peers.values()) p.start();
   }
 
-  /** Queues messages on their peers' streams; they are written as one batch per peer per event-loop turn. */
-  send(messages: readonly Message[]): void {
+  /**
+   * Queues messages on their peers' streams; they are written as one batch per peer per event-loop turn, or at once
+   * with `now` (the raft loop hands over a whole Ready per call, so waiting for the end of the turn only adds latency).
+   */
+  send(messages: readonly Message[], now = false): void {
     if (this.stopped) return;
+    let last: PeerStream | undefined;
+    let more: Set<PeerStream> | undefined;
     for (const m of messages) {
       if (m.type === "MsgSnap") {
         // The server must send snapshots with sendSnapshot (the payload is not part of the message).
@@ -113,9 +118,14 @@ export class Transport {
       if (batchedSize(size) > MAX_FRAME_BYTES || !peer.enqueue(m, size)) {
         statsOf(this.stats, m.to).msgsDropped++;
         this.unreachable.add(m.to);
-      }
+      } else if (last === undefined) last = peer;
+      else if (last !== peer) (more ??= new Set()).add(peer);
     }
-    this.scheduleFlush();
+    if (!now) return this.scheduleFlush();
+    last?.flush();
+    if (more) for (const p of more) if (p !== last) p.flush();
+    // Unreachable peers are reported outside the caller's stack, as raft expects.
+    if (this.unreachable.size > 0) this.scheduleFlush();
   }
 
   /**
