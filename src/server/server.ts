@@ -43,6 +43,7 @@ import { AutoCompactor, type CompactionMode } from "./auto_compactor.js";
 import { bootstrapRaft, recoverSnapshotBackend, snapDbName } from "./bootstrap.js";
 import { ClusterNet } from "./cluster_net.js";
 import { ServerError } from "./errors.js";
+import { explainFatal } from "./fatal.js";
 import { LeaderForwarder } from "./forward.js";
 import { IdGenerator } from "./id_gen.js";
 import { idToHex } from "./ids.js";
@@ -382,8 +383,12 @@ export class EtcdServer {
       send: (msgs) => this.net.send(msgs),
       restoreSnapshot: (snap) => this.restoreSnapshot(snap),
       fatal: (err) => {
-        this.cfg.logger.error({ error: String(err) }, "raft loop failed; stopping member");
-        void this.stop();
+        void explainFatal(err, this.cfg.dataDir).then(({ error, diskFull }) => {
+          // The backend library may have printed a line without a newline to stderr first; start a fresh line.
+          if (diskFull) process.stderr.write("\n");
+          this.cfg.logger.error({ error }, "raft loop failed; stopping member");
+          void this.stop();
+        });
       },
     });
     this.net.start();
