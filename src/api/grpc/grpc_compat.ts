@@ -17,6 +17,7 @@ export const tooLargeMessage = (size: number, max: number): string =>
  */
 export function installGrpcCompat(): void {
   installPreframedWrites();
+  installUnknownMethodText();
   const require = createRequire(import.meta.url);
   let mod: { StreamDecoder?: StreamDecoderClass };
   try {
@@ -80,4 +81,88 @@ export function installPreframedWrites(): void {
     proto.__etcdPreframed = true;
   }
   preframed = true;
+}
+
+const UNIMPLEMENTED = 12;
+const RESOURCE_EXHAUSTED = 8;
+
+/**
+ * grpc-go's answer (etcd's) for a path no handler serves: UNIMPLEMENTED "unknown method M for service S" when S is
+ * served, "unknown service S" when not, and RESOURCE_EXHAUSTED "malformed method name" for a path without a
+ * service part. grpc-go splits at the last "/".
+ */
+export function unknownPathStatus(
+  path: string,
+  serviceKnown: (service: string) => boolean,
+): { code: number; details: string } {
+  const sm = path.startsWith("/") ? path.slice(1) : path;
+  const pos = sm.lastIndexOf("/");
+  if (pos === -1)
+    return { code: RESOURCE_EXHAUSTED, details: `malformed method name: ${JSON.stringify(path)}` };
+  const service = sm.slice(0, pos);
+  const method = sm.slice(pos + 1);
+  return serviceKnown(service)
+    ? { code: UNIMPLEMENTED, details: `unknown method ${method} for service ${service}` }
+    : { code: UNIMPLEMENTED, details: `unknown service ${service}` };
+}
+
+type Handler = (call: { emit(e: string, v: unknown): void }, cb?: (e: unknown, v: null) => void) => void;
+interface MethodDef {
+  path: string;
+  requestStream: boolean;
+  responseStream: boolean;
+  originalName?: string;
+}
+interface ServerClass {
+  prototype: {
+    addService(service: Record<string, MethodDef>, impl: Record<string, unknown>): void;
+    _respondWithError(err: { code?: number; details?: string }, ...rest: unknown[]): void;
+    handlers?: Map<string, unknown>;
+    __etcdUnknown?: true;
+  };
+}
+
+const GRPC_JS_UNIMPLEMENTED = "The server does not implement the method ";
+
+/**
+ * grpc-js answers a method it has no handler for with "The server does not implement the method /svc/M"; grpc-go
+ * (etcd) says "unknown method M for service svc", or "unknown service svc". Methods a service leaves out (e.g.
+ * Maintenance.Downgrade, which etcd 3.4 does not serve) get grpc-go's text too. Idempotent; does nothing if
+ * grpc-js's internals moved (the test of these texts then fails).
+ */
+export function installUnknownMethodText(): void {
+  const require = createRequire(import.meta.url);
+  let mod: { Server?: ServerClass };
+  try {
+    mod = require("@grpc/grpc-js/build/src/server.js") as typeof mod;
+  } catch {
+    return;
+  }
+  const proto = mod.Server?.prototype;
+  if (!proto || proto.__etcdUnknown) return;
+  if (typeof proto.addService !== "function" || typeof proto._respondWithError !== "function") return;
+  const addService = proto.addService;
+  proto.addService = function (this: unknown, service, impl) {
+    const full: Record<string, unknown> = { ...impl };
+    for (const [name, def] of Object.entries(service)) {
+      if (full[name] !== undefined || (def.originalName && full[def.originalName] !== undefined)) continue;
+      const status = unknownPathStatus(def.path, () => true);
+      const handler: Handler = def.responseStream
+        ? (call) => call.emit("error", status)
+        : (_call, cb) => cb?.(status, null);
+      full[name] = handler;
+    }
+    addService.call(this, service, full);
+  };
+  const respondWithError = proto._respondWithError;
+  proto._respondWithError = function (this: { handlers?: Map<string, unknown> }, err, ...rest) {
+    const details = err.details;
+    if (err.code === UNIMPLEMENTED && details?.startsWith(GRPC_JS_UNIMPLEMENTED)) {
+      const path = details.slice(GRPC_JS_UNIMPLEMENTED.length);
+      const paths = [...(this.handlers?.keys() ?? [])];
+      err = { ...err, ...unknownPathStatus(path, (svc) => paths.some((k) => k.startsWith(`/${svc}/`))) };
+    }
+    respondWithError.call(this, err, ...rest);
+  };
+  proto.__etcdUnknown = true;
 }
