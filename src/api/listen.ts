@@ -1,6 +1,13 @@
-// Owns the client port: one listener that serves gRPC (HTTP/2) and HTTP/1.1 by sniffing the first bytes.
+// Owns the client port: one listener that serves gRPC (HTTP/2) and HTTP/1.1 by sniffing the first bytes, over
+// TLS on an https:// listener (then only TLS is accepted, as etcd) or in plain text on an http:// one.
 import type { Server as HttpServer } from "node:http";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
+import {
+  createServer as createTlsServer,
+  type PeerCertificate,
+  type SecureContextOptions,
+  type TLSSocket,
+} from "node:tls";
 import type { ConnectionInjector } from "@grpc/grpc-js";
 import { admitH2 } from "./h2_authority.js";
 
@@ -13,7 +20,49 @@ export interface ListenTargets {
   grpc: ConnectionInjector;
   /** HTTP/1.1 handler (gateway, /health, /metrics, /version); without it, such connections are closed. */
   http?: HttpServer;
+  /** TLS for every connection of this listener; plain text when absent. */
+  tls?: ListenTls;
 }
+
+export interface ListenTls {
+  /** Certificate, key, CA, ciphers and versions at start. */
+  initial: SecureContextOptions;
+  /**
+   * Called for each new connection: new options when the certificate files changed, else undefined (etcd reads
+   * its certificate again for every connection, so it rotates without a restart).
+   */
+  refresh(): Promise<SecureContextOptions | undefined>;
+  /** Require a client certificate verified against the trusted CAs. */
+  requestCert: boolean;
+  /** Runs once the handshake is done; throwing refuses the connection (etcd's CRL check). */
+  check?(socket: TLSSocket): Promise<void>;
+  /** A connection refused by TLS (etcd logs "rejected connection"). */
+  onRejected?(remoteAddr: string, err: Error): void;
+}
+
+/**
+ * Verified client certificates of open TLS connections, by the peer address gRPC reports (`call.getPeer()`).
+ * Auth takes the user name from the certificate's CN (etcd's --client-cert-auth identity); grpc-js's own
+ * getAuthContext() cannot see it when a connection goes through the :authority filter (h2_authority.ts).
+ */
+const verifiedPeers = new Map<string, PeerCertificate>();
+
+/** The verified client certificate of the connection a call came on (`call.getPeer()`), if any. */
+export function verifiedPeerCertificate(peer: string): PeerCertificate | undefined {
+  return verifiedPeers.get(peer);
+}
+
+function rememberPeer(socket: TLSSocket): void {
+  const cert = socket.getPeerCertificate();
+  if (!socket.authorized || !cert?.raw) return;
+  // grpc-js's getPeer(): address and port, no brackets even for IPv6.
+  const key = `${socket.remoteAddress}:${socket.remotePort}`;
+  verifiedPeers.set(key, cert);
+  socket.once("close", () => verifiedPeers.delete(key));
+}
+
+/** What a TLS listener offers by ALPN: gRPC needs h2; HTTP/1.1 serves /health, /version and the gateway. */
+const ALPN = ["h2", "http/1.1"];
 
 /** Decide what a connection speaks from its first bytes: "h2", "http1", or undefined if not sure yet. */
 export function classify(head: Buffer): "h2" | "http1" | undefined {
@@ -24,8 +73,63 @@ export function classify(head: Buffer): "h2" | "http1" | undefined {
 }
 
 export function createClientListener(targets: ListenTargets): NetServer {
-  const server = createServer({ noDelay: true, pauseOnConnect: false }, (socket) => sniff(socket, targets));
-  return server;
+  const { tls } = targets;
+  if (tls) return createTlsListener(tls, targets);
+  return createServer({ noDelay: true, pauseOnConnect: false }, (socket) => sniff(socket, targets));
+}
+
+/**
+ * TCP connections go through a (never listening) TLS server, which does the handshake and client-certificate
+ * verification; the decrypted stream is then sniffed like a plain one.
+ */
+function createTlsListener(tls: ListenTls, targets: ListenTargets): NetServer {
+  const remote = (s: Socket): string => `${s.remoteAddress}:${s.remotePort}`;
+  const secure = createTlsServer(
+    {
+      ...tls.initial,
+      requestCert: tls.requestCert,
+      rejectUnauthorized: false,
+      ALPNProtocols: ALPN,
+      handshakeTimeout: SNIFF_TIMEOUT_MS,
+    },
+    (socket) => {
+      // Verified here rather than by Node, which would end the connection without saying why.
+      if (tls.requestCert && !socket.authorized) {
+        const none = Object.keys(socket.getPeerCertificate() ?? {}).length === 0;
+        const why = none
+          ? "tls: client didn't provide a certificate"
+          : `tls: failed to verify client certificate: ${String(socket.authorizationError)}`;
+        tls.onRejected?.(remote(socket), new Error(why));
+        socket.destroy();
+        return;
+      }
+      const check = tls.check ? tls.check(socket) : Promise.resolve();
+      check.then(
+        () => {
+          rememberPeer(socket);
+          sniff(socket, targets);
+        },
+        (err: unknown) => {
+          tls.onRejected?.(remote(socket), err as Error);
+          socket.destroy();
+        },
+      );
+    },
+  );
+  secure.on("tlsClientError", (err, socket) => tls.onRejected?.(remote(socket), err));
+  return createServer({ noDelay: true, pauseOnConnect: true }, (raw) => {
+    raw.on("error", () => raw.destroy());
+    tls.refresh().then(
+      (next) => {
+        if (next) secure.setSecureContext(next);
+        if (!raw.destroyed) secure.emit("connection", raw);
+      },
+      (err: unknown) => {
+        tls.onRejected?.(remote(raw), err as Error);
+        raw.destroy();
+      },
+    );
+  });
 }
 
 function sniff(socket: Socket, targets: ListenTargets): void {

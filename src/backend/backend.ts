@@ -185,15 +185,17 @@ export class Backend {
   /**
    * A consistent copy of the database as a stream (for snapshot transfer). The copy is made in the thread
    * pool into a temporary file that is unlinked as soon as it is opened, so it vanishes with the stream.
+   * `chunkBytes` is the size of the chunks read (the last one may be shorter).
    */
-  async openSnapshotStream(): Promise<{ size: number; stream: ReadStream }> {
+  async openSnapshotStream(chunkBytes = 64 * 1024): Promise<{ size: number; stream: ReadStream }> {
+    assert(chunkBytes > 0, () => `snapshot chunk size ${chunkBytes}`);
     const tmp = `${this.path}.snap-${process.pid}-${++snapshotSeq}`;
     await this.snapshotTo(tmp);
     const fh = await openFile(tmp, "r");
     try {
       await rm(tmp, { force: true });
       const size = (await fh.stat()).size;
-      return { size, stream: fh.createReadStream({ autoClose: true }) };
+      return { size, stream: fh.createReadStream({ autoClose: true, highWaterMark: chunkBytes }) };
     } catch (err) {
       await fh.close();
       throw err;

@@ -120,8 +120,8 @@ bogus-key: 1
     'unrecognized config file key "bogus-key"; ignored',
     'unrecognized config file key "cert-file"; ignored',
     'unrecognized config file key "peer-transport-security.crl-file"; ignored',
-    "flag not supported yet by etcd-ts; ignored: --cert-file (from config file)",
-    "flag not supported yet by etcd-ts; ignored: --peer-trusted-ca-file (from config file)",
+    "flag not supported yet by etcd-ts; ignored: --client-cert-allowed-hostname (from config file)",
+    "flag not supported yet by etcd-ts; ignored: --experimental-peer-skip-client-san-verification (from config file)",
   ]) {
     assert.ok(r.warnings.includes(w), w);
   }

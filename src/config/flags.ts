@@ -129,4 +129,23 @@ export const SUPPORTED_FLAGS: ReadonlySet<string> = new Set([
   "strict-reconfig-check",
   "experimental-snapshot-catchup-entries",
   "snapshot-catchup-entries",
+  // TLS (src/embed/tls_setup.ts). Not yet: --peer-crl-file, allowed CN/hostname, separate client certificates.
+  "cert-file",
+  "key-file",
+  "client-cert-auth",
+  "trusted-ca-file",
+  "client-crl-file",
+  "auto-tls",
+  "peer-cert-file",
+  "peer-key-file",
+  "peer-client-cert-auth",
+  "peer-trusted-ca-file",
+  "peer-auto-tls",
+  "cipher-suites",
+  "tls-min-version",
+  "tls-max-version",
+  // Auth (src/auth).
+  "auth-token",
+  "auth-token-ttl",
+  "bcrypt-cost",
 ]);

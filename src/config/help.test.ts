@@ -61,7 +61,11 @@ test("--help lists every non-hidden flag with its default and marks unsupported 
   // biome-ignore lint/suspicious/noTemplateCurlyInString: etcd's help shows this placeholder literally.
   assert.ok(text.includes("  --data-dir '${name}.etcd'\n"));
   assert.ok(text.includes("  --bcrypt-cost 10\n"));
-  assert.match(text, /--cert-file ''\n {4}.*\[not supported yet by etcd-ts: accepted and ignored\]/);
+  assert.match(
+    text,
+    /--peer-cert-allowed-cn ''\n {4}.*\[not supported yet by etcd-ts: accepted and ignored\]/,
+  );
+  assert.doesNotMatch(text, /--cert-file ''\n {4}.*not supported/);
   assert.doesNotMatch(text, /--snapshot-count '100000'\n {4}.*not supported/);
 });
 

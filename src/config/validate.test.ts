@@ -260,19 +260,19 @@ test("defaultConfig takes flag-name overrides through the same parsing", () => {
 
 test("unsupported flags are accepted and reported, never silently ignored", () => {
   const r = parseConfig(
-    [...LOCAL, "--cert-file=/c", "--enable-v2=false", "--auth-token=simple", "--metrics=extensive"],
+    [...LOCAL, "--peer-cert-allowed-cn=c", "--enable-v2=false", "--auth-token=simple", "--metrics=extensive"],
     {
       ETCD_DISCOVERY_PASSWORD: "secret",
     },
   );
   const unsupported = r.warnings.filter((w) => w.startsWith("flag not supported"));
   assert.deepEqual(unsupported, [
-    "flag not supported yet by etcd-ts; ignored: --cert-file",
+    "flag not supported yet by etcd-ts; ignored: --peer-cert-allowed-cn",
     "flag not supported yet by etcd-ts; ignored: --metrics",
     "flag not supported yet by etcd-ts; ignored: --discovery-password (from ETCD_DISCOVERY_PASSWORD)",
   ]);
   assert.ok(!r.warnings.some((w) => w.includes("secret")), "values are not logged");
-  assert.equal(r.config.raw.get("cert-file"), "/c");
+  assert.equal(r.config.raw.get("peer-cert-allowed-cn"), "c");
   const capn = parseConfig([...LOCAL, "--logger=capnslog"], {});
   assert.ok(capn.warnings.some((w) => w.startsWith("--logger=capnslog is accepted")));
 });

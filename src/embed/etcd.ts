@@ -4,6 +4,8 @@ import { createServer as createHttpServer, type Server as HttpServer } from "nod
 import type { Server as NetServer } from "node:net";
 import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import { ADMIN_CLUSTER_METHODS, ADMIN_MAINTENANCE_METHODS, requireAdmin } from "../api/grpc/admin_guard.js";
+import { AuthService34, authService } from "../api/grpc/auth.js";
 import { clusterService } from "../api/grpc/cluster.js";
 import { electionService } from "../api/grpc/election.js";
 import { installGrpcCompat } from "../api/grpc/grpc_compat.js";
@@ -26,6 +28,7 @@ import {
 } from "../proto/index.js";
 import { EtcdServer, type ServerConfig } from "../server/server.js";
 import { createPeerServer } from "../transport/index.js";
+import { type EmbedTlsConfig, prepareTls } from "./tls_setup.js";
 
 /** gRPC receive limit: --max-request-bytes plus etcd's 512 KiB allowance for the envelope. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -36,6 +39,8 @@ export interface EmbedConfig extends Omit<ServerConfig, "logger"> {
   listenClientUrls: URL[];
   /** --listen-peer-urls: where other members reach this one (none: a member without peers). */
   listenPeerUrls?: URL[];
+  /** TLS flags of the client and peer sides (none: plain text only). */
+  tls?: EmbedTlsConfig;
   logger: Logger;
 }
 
@@ -67,25 +72,31 @@ async function listenOn(server: NetServer, url: URL, defaultPort: number): Promi
 export async function startEtcd(cfg: EmbedConfig): Promise<Etcd> {
   const log = cfg.logger;
   log.info({ "listen-client-urls": cfg.listenClientUrls.map(String) }, "configuring client listeners");
+  for (const url of cfg.listenClientUrls) {
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      throw new Error(`listen-client-urls scheme ${url.protocol} is not supported yet by etcd-ts`);
+  }
+  for (const url of cfg.listenPeerUrls ?? []) {
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      throw new Error(`listen-peer-urls scheme ${url.protocol} is not supported yet by etcd-ts`);
+  }
+  const tls = await prepareTls(
+    cfg.tls,
+    { client: cfg.listenClientUrls, peer: cfg.listenPeerUrls ?? [] },
+    cfg.dataDir,
+    log,
+  );
   log.info(
     { name: cfg.name, "data-dir": cfg.dataDir, "wal-dir": cfg.walDir ?? "" },
     "starting an etcd server",
   );
-  for (const url of cfg.listenClientUrls) {
-    if (url.protocol !== "http:")
-      throw new Error(`listen-client-urls scheme ${url.protocol} is not supported yet by etcd-ts`);
-  }
-  for (const url of cfg.listenPeerUrls ?? []) {
-    if (url.protocol !== "http:")
-      throw new Error(`listen-peer-urls scheme ${url.protocol} is not supported yet by etcd-ts`);
-  }
-  const server = await EtcdServer.start({ ...cfg, logger: log });
+  const server = await EtcdServer.start({ ...cfg, ...(tls.peer ? { peerTls: tls.peer } : {}), logger: log });
 
   // Peers must reach us before we can have a leader, so the peer port opens first.
   const peerListeners: NetServer[] = [];
   const peerUrls: URL[] = [];
   for (const url of cfg.listenPeerUrls ?? []) {
-    const l = createPeerServer(server.peerRequestHandler());
+    const l = createPeerServer(server.peerRequestHandler(), url.protocol === "https:" ? tls.peer : undefined);
     try {
       peerUrls.push(await listenOn(l, url, 2380));
     } catch (err) {
@@ -109,11 +120,22 @@ export async function startEtcd(cfg: EmbedConfig): Promise<Etcd> {
   });
   grpc.addService(KVService, guard.wrap(KVService, kvService(server)));
   grpc.addService(LeaseService, guard.wrap(LeaseService, leaseService(server.lease)));
+  const maintenance = maintenanceService(server, cfg.quotaBackendBytes) as MaintenanceServer;
   grpc.addService(
     MaintenanceService,
-    guard.wrap(MaintenanceService, maintenanceService(server, cfg.quotaBackendBytes) as MaintenanceServer),
+    guard.wrap(
+      MaintenanceService,
+      requireAdmin(server.auth, MaintenanceService, maintenance, ADMIN_MAINTENANCE_METHODS, true),
+    ),
   );
-  grpc.addService(ClusterService, guard.wrap(ClusterService, clusterService(server)));
+  grpc.addService(
+    ClusterService,
+    guard.wrap(
+      ClusterService,
+      requireAdmin(server.auth, ClusterService, clusterService(server), ADMIN_CLUSTER_METHODS),
+    ),
+  );
+  grpc.addService(AuthService34, guard.wrap(AuthService34, authService(server.auth)));
   grpc.addService(
     FastWatchService,
     guard.wrap(
@@ -122,6 +144,7 @@ export async function startEtcd(cfg: EmbedConfig): Promise<Etcd> {
         watchable: server.watchable,
         header: (rev) => server.header(rev),
         maxRequestBytes: cfg.maxRequestBytes,
+        authorizeWatch: (cred, key, rangeEnd) => server.auth.authorizeWatch(cred, key, rangeEnd),
       }),
     ),
   );
@@ -153,7 +176,11 @@ export async function startEtcd(cfg: EmbedConfig): Promise<Etcd> {
   }
   const clientUrls: URL[] = [];
   for (const url of cfg.listenClientUrls) {
-    const l = createClientListener({ grpc: injector, http });
+    const l = createClientListener({
+      grpc: injector,
+      http,
+      ...(url.protocol === "https:" ? { tls: tls.client } : {}),
+    });
     try {
       clientUrls.push(await listenOn(l, url, 2379));
     } catch (err) {
@@ -165,7 +192,8 @@ export async function startEtcd(cfg: EmbedConfig): Promise<Etcd> {
   }
 
   for (const u of clientUrls) {
-    log.info({ address: u.host }, "serving client traffic insecurely; this is strongly discouraged!");
+    if (u.protocol === "https:") log.info({ address: u.host }, "serving client traffic securely");
+    else log.info({ address: u.host }, "serving client traffic insecurely; this is strongly discouraged!");
   }
   log.info({}, "ready to serve client requests");
 

@@ -1,7 +1,9 @@
 // Owns the translation from a parsed etcd Config to what startEtcd runs with.
 import type { Logger } from "pino";
+import { DEFAULT_BCRYPT_COST, MAX_BCRYPT_COST, MIN_BCRYPT_COST } from "../auth/index.js";
 import { type Config, effectiveQuotaBackendBytes } from "../config/index.js";
 import type { EmbedConfig } from "./etcd.js";
+import { tlsInfoFromConfig, tlsSettingsFromConfig } from "./tls_info.js";
 
 export function embedConfig(c: Config, logger: Logger): EmbedConfig {
   return {
@@ -33,7 +35,41 @@ export function embedConfig(c: Config, logger: Logger): EmbedConfig {
     strictReconfigCheck: c.strictReconfigCheck,
     snapshotCatchupEntries: catchupEntries(c),
     quotaBackendBytes: BigInt(Math.max(0, effectiveQuotaBackendBytes(c))),
+    tls: {
+      client: tlsInfoFromConfig(c, "client"),
+      peer: tlsInfoFromConfig(c, "peer"),
+      settings: tlsSettingsFromConfig(c),
+    },
+    ...authConfig(c, logger),
     logger,
+  };
+}
+
+/** --auth-token, --auth-token-ttl and --bcrypt-cost (an out-of-range cost falls back to 10, as in etcd). */
+function authConfig(
+  c: Config,
+  logger: Logger,
+): Pick<EmbedConfig, "authToken" | "authTokenTtlSec" | "bcryptCost"> {
+  const token = c.raw.get("auth-token");
+  const ttl = c.raw.get("auth-token-ttl");
+  const cost = c.raw.get("bcrypt-cost");
+  let bcryptCost = typeof cost === "bigint" ? Number(cost) : DEFAULT_BCRYPT_COST;
+  if (bcryptCost < MIN_BCRYPT_COST || bcryptCost > MAX_BCRYPT_COST) {
+    logger.warn(
+      {
+        "given-cost": bcryptCost,
+        "min-cost": MIN_BCRYPT_COST,
+        "max-cost": MAX_BCRYPT_COST,
+        "default-cost": DEFAULT_BCRYPT_COST,
+      },
+      "use default bcrypt cost instead of the invalid given cost",
+    );
+    bcryptCost = DEFAULT_BCRYPT_COST;
+  }
+  return {
+    authToken: typeof token === "string" ? token : "simple",
+    authTokenTtlSec: typeof ttl === "bigint" ? Number(ttl) : 300,
+    bcryptCost,
   };
 }
 

@@ -89,6 +89,14 @@ export class WatchStream {
     return id;
   }
 
+  /** Refuses a create for a reason found above the store (auth): created and canceled set, watch_id -1. */
+  refuse(reason: string): void {
+    if (this.closed) return;
+    this.sendControl(
+      watchResponse(-1n, this.host.revision, { created: true, canceled: true, cancelReason: reason }),
+    );
+  }
+
   /** Cancels watcher `id` and sends {watch_id, canceled}; an unknown ID is ignored (no response, as etcd). */
   cancel(id: bigint): boolean {
     const w = this.watchers.get(id);

@@ -6,6 +6,7 @@ import { Backend } from "../backend/index.js";
 import { encodeMember, type Member } from "../membership/cluster.js";
 import { META_BUCKET } from "../mvcc/index.js";
 import { MemoryStorage } from "../raft/storage.js";
+import type { PeerTlsOptions } from "../transport/index.js";
 import { Wal } from "../wal/index.js";
 import { clusterId as deriveClusterId, memberId as deriveMemberId, idToHex } from "./ids.js";
 import { fetchClusterFromPeers } from "./peer_client.js";
@@ -17,6 +18,8 @@ export interface BootstrapConfig {
   initialClusterToken: string;
   initialClusterState: "new" | "existing";
   unsafeNoFsync: boolean;
+  /** For https:// peer URLs (joining fetches the member list from the others). */
+  peerTls?: PeerTlsOptions;
   logger: {
     info(o: object, msg: string): void;
     warn(o: object, msg: string): void;
@@ -131,7 +134,7 @@ async function joinExisting(cfg: BootstrapConfig, walDir: string): Promise<Boots
   const peerUrls = local.filter((m) => m !== self).flatMap((m) => m.peerURLs);
   let existing: { clusterId: bigint; members: Member[] };
   try {
-    existing = await fetchClusterFromPeers(peerUrls, JOIN_FETCH_TIMEOUT_MS, cfg.logger);
+    existing = await fetchClusterFromPeers(peerUrls, JOIN_FETCH_TIMEOUT_MS, cfg.logger, cfg.peerTls);
   } catch (err) {
     throw new Error(`cannot fetch cluster info from peer urls: ${(err as Error).message}`);
   }

@@ -2,6 +2,7 @@
 // leader, try each of its peer URLs, retry until the request deadline, and rebuild the leader's typed errors.
 import type { Member } from "../membership/cluster.js";
 import type { LeaseTimeToLiveRequest, LeaseTimeToLiveResponse } from "../proto/index.js";
+import type { PeerTlsOptions } from "../transport/index.js";
 import { ServerError, type ServerErrorKind } from "./errors.js";
 import { PeerHttpError, promoteOnPeer, renewOnPeer, timeToLiveOnPeer } from "./peer_client.js";
 
@@ -16,6 +17,8 @@ export interface ForwardHost {
   nextLeaderEvent(ms: number): Promise<void>;
   isStopped(): boolean;
   electionMs: number;
+  /** For https:// peer URLs. */
+  peerTls?: PeerTlsOptions;
 }
 
 /** Errors the leader reports by kind that end a forwarded request (others are retried). */
@@ -69,7 +72,7 @@ export class LeaderForwarder {
   }
 
   renew(id: bigint, deadline: number, local: () => Promise<bigint>): Promise<bigint> {
-    return this.onLeader(deadline, (url, ms) => renewOnPeer(url, id, ms), local);
+    return this.onLeader(deadline, (url, ms) => renewOnPeer(url, id, ms, this.host.peerTls), local);
   }
 
   timeToLive(
@@ -77,10 +80,10 @@ export class LeaderForwarder {
     deadline: number,
     local: () => Promise<LeaseTimeToLiveResponse>,
   ): Promise<LeaseTimeToLiveResponse> {
-    return this.onLeader(deadline, (url, ms) => timeToLiveOnPeer(url, req, ms), local);
+    return this.onLeader(deadline, (url, ms) => timeToLiveOnPeer(url, req, ms, this.host.peerTls), local);
   }
 
   promote(id: bigint, deadline: number, local: () => Promise<Member[]>): Promise<Member[]> {
-    return this.onLeader(deadline, (url, ms) => promoteOnPeer(url, id, ms), local);
+    return this.onLeader(deadline, (url, ms) => promoteOnPeer(url, id, ms, this.host.peerTls), local);
   }
 }

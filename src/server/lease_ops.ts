@@ -23,6 +23,7 @@ import type {
   LeaseTimeToLiveResponse,
   ResponseHeader,
 } from "../proto/index.js";
+import type { Credentials } from "./auth_ops.js";
 import { ServerError } from "./errors.js";
 
 /** How often the leader looks for expired leases and due checkpoints (etcd's lessor loop). */
@@ -42,8 +43,14 @@ export const LEASE_GRANT_COST = 64;
 const MAX_INT64 = (1n << 63n) - 1n;
 
 export interface LeaseOpsHooks {
-  /** Proposes `req` through raft; resolves once applied on this member, rejects with the apply error. */
-  propose(req: Partial<InternalRaftRequest>): Promise<{ revision: bigint; resp?: unknown }>;
+  /**
+   * Proposes `req` through raft as `cred` (absent: the member itself, as for expiry revokes); resolves once
+   * applied on this member, rejects with the apply error.
+   */
+  propose(
+    req: Partial<InternalRaftRequest>,
+    cred?: Credentials,
+  ): Promise<{ revision: bigint; resp?: unknown }>;
   /** Waits until this member has applied everything committed before the call (ReadIndex). */
   linearizableRead(): Promise<void>;
   header(revision: bigint): ResponseHeader;
@@ -115,17 +122,17 @@ export class LeaseOps {
 
   // ---- requests (what api/grpc/lease.ts calls) --------------------------------------------------
 
-  async leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse> {
+  async leaseGrant(req: LeaseGrantRequest, cred?: Credentials): Promise<LeaseGrantResponse> {
     await this.hooks.checkQuota?.(LEASE_GRANT_COST);
     let id = req.ID;
     while (id === 0n) id = this.hooks.nextId() & MAX_INT64;
-    const res = await this.hooks.propose({ leaseGrant: { ID: id, TTL: req.TTL } });
+    const res = await this.hooks.propose({ leaseGrant: { ID: id, TTL: req.TTL } }, cred);
     const g = res.resp as LeaseApplyResult["resp"];
     return { header: this.hooks.header(res.revision), ID: g?.ID ?? id, TTL: g?.TTL ?? 0n, error: "" };
   }
 
-  async leaseRevoke(req: LeaseRevokeRequest): Promise<LeaseRevokeResponse> {
-    const res = await this.hooks.propose({ leaseRevoke: { ID: req.ID } });
+  async leaseRevoke(req: LeaseRevokeRequest, cred?: Credentials): Promise<LeaseRevokeResponse> {
+    const res = await this.hooks.propose({ leaseRevoke: { ID: req.ID } }, cred);
     return { header: this.hooks.header(res.revision) };
   }
 

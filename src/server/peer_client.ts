@@ -9,6 +9,7 @@ import {
   LeaseTimeToLiveRequest,
   LeaseTimeToLiveResponse,
 } from "../proto/index.js";
+import type { PeerTlsOptions } from "../transport/index.js";
 
 export const PEER_MEMBERS_PATH = "/members";
 export const PEER_PROMOTE_PATH = "/members/promote/";
@@ -40,14 +41,23 @@ export interface PeerResponse {
 export function peerRequest(
   baseUrl: string,
   path: string,
-  opts: { method: "GET" | "POST"; body?: Uint8Array; timeoutMs: number; clusterId?: bigint },
+  opts: {
+    method: "GET" | "POST";
+    body?: Uint8Array;
+    timeoutMs: number;
+    clusterId?: bigint;
+    /** For https:// peer URLs: the member's peer certificate and CA (--peer-*). */
+    tls?: PeerTlsOptions;
+  },
 ): Promise<PeerResponse> {
   return new Promise((resolve, reject) => {
     const url = new URL(path, baseUrl);
-    const mod = url.protocol === "https:" ? https : http;
     const headers: Record<string, string> = { "content-type": "application/octet-stream" };
     if (opts.clusterId !== undefined) headers[CLUSTER_ID_HEADER] = opts.clusterId.toString(16);
-    const req = mod.request(url, { method: opts.method, headers, agent: false, timeout: opts.timeoutMs });
+    const common = { method: opts.method, headers, agent: false as const, timeout: opts.timeoutMs };
+    const { clientCertAuth: _listenerOnly, ...secure } = opts.tls ?? {};
+    const req =
+      url.protocol === "https:" ? https.request(url, { ...common, ...secure }) : http.request(url, common);
     const timer = setTimeout(
       () => req.destroy(new Error(`peer request timed out after ${opts.timeoutMs} ms`)),
       opts.timeoutMs,
@@ -120,10 +130,11 @@ export async function fetchClusterFromPeers(
   urls: readonly string[],
   timeoutMs: number,
   log: { warn(o: object, msg: string): void },
+  tls?: PeerTlsOptions,
 ): Promise<{ clusterId: bigint; members: Member[] }> {
   for (const u of urls) {
     try {
-      const res = await peerRequest(u, PEER_MEMBERS_PATH, { method: "GET", timeoutMs });
+      const res = await peerRequest(u, PEER_MEMBERS_PATH, { method: "GET", timeoutMs, tls });
       if (res.status !== 200) throw new PeerHttpError(res.status, res.body.toString());
       const cid = res.headers[CLUSTER_ID_HEADER];
       if (typeof cid !== "string" || !/^[0-9a-f]{1,16}$/i.test(cid)) throw new Error("bad cluster ID header");
@@ -138,9 +149,14 @@ export async function fetchClusterFromPeers(
 // ---- lease forwarding ---------------------------------------------------------------------------
 
 /** Renews a lease on the leader; PeerHttpError 404 = lease not found. */
-export async function renewOnPeer(url: string, id: bigint, timeoutMs: number): Promise<bigint> {
+export async function renewOnPeer(
+  url: string,
+  id: bigint,
+  timeoutMs: number,
+  tls?: PeerTlsOptions,
+): Promise<bigint> {
   const body = LeaseKeepAliveRequest.encode({ ID: id }).finish();
-  const res = await peerRequest(url, PEER_LEASES_PATH, { method: "POST", body, timeoutMs });
+  const res = await peerRequest(url, PEER_LEASES_PATH, { method: "POST", body, timeoutMs, tls });
   if (res.status !== 200) throw new PeerHttpError(res.status, res.body.toString());
   return LeaseKeepAliveResponse.decode(res.body).TTL;
 }
@@ -150,16 +166,23 @@ export async function timeToLiveOnPeer(
   url: string,
   req: LeaseTimeToLiveRequest,
   timeoutMs: number,
+  tls?: PeerTlsOptions,
 ): Promise<LeaseTimeToLiveResponse> {
   const body = LeaseTimeToLiveRequest.encode(req).finish();
-  const res = await peerRequest(url, PEER_LEASES_INTERNAL_PATH, { method: "POST", body, timeoutMs });
+  const res = await peerRequest(url, PEER_LEASES_INTERNAL_PATH, { method: "POST", body, timeoutMs, tls });
   if (res.status !== 200) throw new PeerHttpError(res.status, res.body.toString());
   return LeaseTimeToLiveResponse.decode(res.body);
 }
 
 /** Asks the leader to promote a learner; the answer is the member list, or the error kind it refused with. */
-export async function promoteOnPeer(url: string, id: bigint, timeoutMs: number): Promise<Member[]> {
-  const res = await peerRequest(url, `${PEER_PROMOTE_PATH}${id.toString(16)}`, { method: "POST", timeoutMs });
+export async function promoteOnPeer(
+  url: string,
+  id: bigint,
+  timeoutMs: number,
+  tls?: PeerTlsOptions,
+): Promise<Member[]> {
+  const path = `${PEER_PROMOTE_PATH}${id.toString(16)}`;
+  const res = await peerRequest(url, path, { method: "POST", timeoutMs, tls });
   if (res.status !== 200) throw new PeerHttpError(res.status, res.body.toString());
   return membersFromJson(res.body.toString());
 }

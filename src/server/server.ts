@@ -1,6 +1,7 @@
 // Owns the member: raft node + WAL + backend + transport + the apply loop, and the operations the API layer calls.
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { DEFAULT_BCRYPT_COST, DEFAULT_SIMPLE_TOKEN_TTL_MS, newTokenProvider } from "../auth/index.js";
 import { Backend } from "../backend/index.js";
 import { Lessor, type LessorOptions, minLeaseTTL } from "../lease/index.js";
 import { type Member, RaftCluster } from "../membership/cluster.js";
@@ -36,9 +37,10 @@ import { decodeConfChange } from "../raft/confchange.js";
 import { Rand } from "../raft/rand.js";
 import { ProposalDroppedError, type Status } from "../raft/rawnode.js";
 import type { Entry, Snapshot, SnapshotMetadata, SoftState } from "../raft/types.js";
-import type { PeerRequestHandler, TransportTiming } from "../transport/index.js";
+import type { PeerRequestHandler, PeerTlsOptions, TransportTiming } from "../transport/index.js";
 import { AlarmStore, PUT_COST_OVERHEAD } from "./alarms.js";
 import { AppliedWait } from "./applied_wait.js";
+import { type AuthApplied, AuthOps, type Credentials, isAuthRequest, MEMBER, NO_TOKEN } from "./auth_ops.js";
 import { AutoCompactor, type CompactionMode } from "./auto_compactor.js";
 import { bootstrapRaft, recoverSnapshotBackend, snapDbName } from "./bootstrap.js";
 import { ClusterNet } from "./cluster_net.js";
@@ -104,6 +106,12 @@ export interface ServerConfig {
   leaseCheckpointIntervalMs?: number;
   /** Peer transport timings (tests shorten reconnect backoff). */
   transportTiming?: Partial<TransportTiming>;
+  /** Peer TLS (--peer-cert-file, …) for dialling https:// peer URLs. */
+  peerTls?: PeerTlsOptions;
+  /** --auth-token ("simple" by default, or "jwt,…"), --auth-token-ttl (seconds) and --bcrypt-cost. */
+  authToken?: string;
+  authTokenTtlSec?: number;
+  bcryptCost?: number;
   logger: ServerLogger;
 }
 
@@ -116,6 +124,7 @@ type ApplyResult =
         | mvcc.TxnResponse
         | { alarms: AlarmMember[] }
         | LeaseApplyResult["resp"]
+        | AuthApplied
         | undefined;
       /** The store's revision right after this request applied (the response header's revision). */
       revision: bigint;
@@ -152,6 +161,8 @@ export class EtcdServer {
   readonly lease: LeaseOps;
   /** Runtime reconfiguration (the Cluster service's server side). */
   readonly membership: MembershipOps;
+  /** Users, roles, tokens and permission checks (the Auth service's server side). */
+  readonly auth: AuthOps;
   private readonly node: RaftNode;
   private readonly net: ClusterNet;
   private readonly forward: LeaderForwarder;
@@ -231,9 +242,26 @@ export class EtcdServer {
       nextLeaderEvent: (ms) => this.nextLeaderEvent(ms),
       isStopped: () => this.stopped,
       electionMs: args.cfg.electionMs,
+      peerTls: args.cfg.peerTls,
     });
+    this.auth = new AuthOps(
+      this.backend,
+      newTokenProvider(
+        args.cfg.authToken ?? "simple",
+        (args.cfg.authTokenTtlSec ?? DEFAULT_SIMPLE_TOKEN_TTL_MS / 1000) * 1000,
+      ),
+      {
+        propose: (r, cred) => this.propose(r, cred),
+        waitApplied: (index) => this.waitApplied(index),
+        linearizableRead: () => this.linearizableRead(),
+        header: (revision) => this.header(revision),
+        lessor: () => this.lessor,
+        bcryptCost: args.cfg.bcryptCost ?? DEFAULT_BCRYPT_COST,
+        logger: args.cfg.logger,
+      },
+    );
     this.lease = new LeaseOps(this.lessorRef.ref, this.kvRef.ref, {
-      propose: (r) => this.propose(r),
+      propose: (r, cred) => this.propose(r, cred),
       linearizableRead: () => this.linearizableRead(),
       header: (revision) => this.header(revision),
       nextId: () => this.ids.next(),
@@ -282,6 +310,7 @@ export class EtcdServer {
         onRemoved: () => this.onRemovedSelf(),
         logger: args.cfg.logger,
         timing: args.cfg.transportTiming,
+        tls: args.cfg.peerTls,
       },
       known.length > 0 ? known : args.remotes,
     );
@@ -597,6 +626,13 @@ export class EtcdServer {
     const capped = this.alarms.has(AlarmType.NOSPACE);
     if (capped && (req.put || req.leaseGrant || (req.txn && txnPutCost(req.txn) > 0)))
       throw new ServerError("NoSpace");
+    if (isAuthRequest(req)) {
+      const resp = this.auth.apply(req, ci.index);
+      this.kv.saveConsistentIndex(ci);
+      return { ok: true, resp, revision: this.kv.revision };
+    }
+    // etcd's authApplierV3: the user and auth revision the entry was proposed with must allow it.
+    this.auth.checkApply(req);
     if (req.leaseGrant) return { ok: true, ...this.lease.applyGrant(req.leaseGrant, ci) };
     if (req.leaseRevoke) return { ok: true, ...this.lease.applyRevoke(req.leaseRevoke, ci) };
     if (req.leaseCheckpoint) return { ok: true, ...this.lease.applyCheckpoint(req.leaseCheckpoint, ci) };
@@ -744,6 +780,7 @@ export class EtcdServer {
       this.kvRef.set(kv);
       this.cluster = new RaftCluster(this.backend, this.clusterId);
       this.alarms = new AlarmStore(this.backend);
+      this.auth.recover(this.backend);
       this.snapshotIndex = index;
       this.snapshotsApplied++;
       this.applied.advance(kv.consistentIndex);
@@ -799,8 +836,13 @@ export class EtcdServer {
 
   // ---- requests -----------------------------------------------------------------------------------
 
-  private async proposeInternal(r: Partial<InternalRaftRequest>): Promise<ApplyResult> {
+  private async proposeInternal(
+    r: Partial<InternalRaftRequest>,
+    cred: Credentials = MEMBER,
+  ): Promise<ApplyResult> {
     if (this.stopped) throw new ServerError("Stopped");
+    // etcd's processInternalRaftRequestOnce: the entry carries the user and auth revision of the caller's token.
+    const ai = await this.auth.authInfo(cred);
     // etcd refuses new proposals while the apply loop is far behind the commit index.
     if (this.committedIndex > this.applied.index + MAX_APPLY_BACKLOG)
       throw new ServerError("TooManyRequests");
@@ -809,7 +851,12 @@ export class EtcdServer {
     const req: InternalRaftRequest = {
       ID: 0n,
       ...r,
-      header: { ID: id, username: "", authRevision: 0n, requesterMemberId: 0n },
+      header: {
+        ID: id,
+        username: ai?.username ?? "",
+        authRevision: ai?.revision ?? 0n,
+        requesterMemberId: 0n,
+      },
     };
     const data = InternalRaftRequest.encode(req).finish();
     if (data.length > this.cfg.maxRequestBytes) throw new ServerError("RequestTooLarge");
@@ -869,10 +916,27 @@ export class EtcdServer {
     return new ServerError("Timeout");
   }
 
-  private async propose(r: Partial<InternalRaftRequest>): Promise<ApplyResult & { ok: true }> {
-    const res = await this.proposeInternal(r);
+  private async propose(
+    r: Partial<InternalRaftRequest>,
+    cred: Credentials = MEMBER,
+  ): Promise<ApplyResult & { ok: true }> {
+    const res = await this.proposeInternal(r, cred);
     if (!res.ok) throw res.err;
     return res;
+  }
+
+  /** Whether this member applies entry `index` within the request timeout (a simple token's issuing entry). */
+  private async waitApplied(index: bigint): Promise<boolean> {
+    if (index <= this.applied.index) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.requestTimeoutMs);
+    });
+    try {
+      return await Promise.race([this.applied.wait(index).then(() => true), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Wait until this member has applied everything committed before the call (ReadIndex, batched). */
@@ -889,10 +953,14 @@ export class EtcdServer {
     }
   }
 
-  async range(req: RangeRequest): Promise<RangeResponse> {
+  async range(req: RangeRequest, cred: Credentials = NO_TOKEN): Promise<RangeResponse> {
     if (!req.serializable) await this.linearizableRead();
     if (this.restoring) await this.restoring;
-    const r = mvcc.rangeRequest(this.kv, req as mvcc.RangeRequest);
+    const r = await this.auth.serialized(
+      cred,
+      (ai) => this.auth.store.isRangePermitted(ai, req.key, req.rangeEnd),
+      () => mvcc.rangeRequest(this.kv, req as mvcc.RangeRequest),
+    );
     return { header: this.header(r.revision), kvs: r.kvs, more: r.more, count: r.count };
   }
 
@@ -927,37 +995,56 @@ export class EtcdServer {
     return this.alarms.get(AlarmType.NONE).map((m) => `memberID:${m.memberID} alarm:${AlarmType[m.alarm]} `);
   }
 
-  async put(req: PutRequest): Promise<PutResponse> {
+  /** etcd's raftRequest: proposed again when refused for a stale auth revision (the token gets the new one). */
+  private async proposeAuthRetry(
+    r: Partial<InternalRaftRequest>,
+    cred: Credentials,
+  ): Promise<ApplyResult & { ok: true }> {
+    for (;;) {
+      const before = this.auth.store.revision;
+      try {
+        return await this.propose(r, cred);
+      } catch (err) {
+        if (!this.auth.shouldRetry(err, before)) throw err;
+      }
+    }
+  }
+
+  async put(req: PutRequest, cred: Credentials = NO_TOKEN): Promise<PutResponse> {
     await this.checkQuota(PUT_COST_OVERHEAD + req.key.length + req.value.length);
-    const res = await this.propose({ put: req });
+    const res = await this.proposeAuthRetry({ put: req }, cred);
     const resp = res.resp as PutResponse;
     return { header: this.header(res.revision), prevKv: resp.prevKv };
   }
 
-  async deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-    const res = await this.propose({ deleteRange: req });
+  async deleteRange(req: DeleteRangeRequest, cred: Credentials = NO_TOKEN): Promise<DeleteRangeResponse> {
+    const res = await this.proposeAuthRetry({ deleteRange: req }, cred);
     const resp = res.resp as DeleteRangeResponse;
     return { header: this.header(res.revision), deleted: resp.deleted, prevKvs: resp.prevKvs };
   }
 
-  async txn(req: TxnRequest): Promise<TxnResponse> {
+  async txn(req: TxnRequest, cred: Credentials = NO_TOKEN): Promise<TxnResponse> {
     if (isTxnReadonly(req)) {
       // Read-only txns skip the log: a linearizable read (unless every range is serializable), then evaluate.
       if (!isTxnSerializable(req)) await this.linearizableRead();
       if (this.restoring) await this.restoring;
-      const { response } = applyTxn(this.kv, req as mvcc.TxnRequest);
+      const { response } = await this.auth.serialized(
+        cred,
+        (ai) => this.auth.checkTxn(ai, req),
+        () => applyTxn(this.kv, req as mvcc.TxnRequest),
+      );
       return toTxnResponse(response, this.header(response.revision));
     }
     await this.checkQuota(txnPutCost(req));
-    const res = await this.propose({ txn: req });
+    const res = await this.proposeAuthRetry({ txn: req }, cred);
     const resp = res.resp as mvcc.TxnResponse;
     return toTxnResponse(resp, this.header(res.revision));
   }
 
-  async compact(req: CompactionRequest): Promise<{ header: ResponseHeader }> {
+  async compact(req: CompactionRequest, cred: Credentials = NO_TOKEN): Promise<{ header: ResponseHeader }> {
     // Like etcd, even a compaction the store will refuse (future or already compacted) takes a log entry:
-    // the revision is only checked when the entry applies.
-    const res = await this.propose({ compaction: req });
+    // the revision is only checked when the entry applies. It needs no permission (3.4).
+    const res = await this.propose({ compaction: req }, cred);
     if (req.physical && res.compaction) await res.compaction.done;
     // etcd reads the store's revision once the compaction is answered (after the physical wait).
     return { header: this.header(this.kv.revision) };

@@ -1,74 +1,22 @@
 // Specifies peer TLS: https:// peer URLs with mutual certificate auth carry streams and snapshots.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { msg } from "../raft/types.js";
+import { makeTestCerts } from "../testing/certs.js";
 import type { PeerTlsOptions } from "./http.js";
 import { heartbeat, startMembers, TestMember } from "./test_util.js";
 
-const hasOpenssl = (() => {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-/** A throwaway CA and one certificate for 127.0.0.1 usable as server and client. */
-function makeCerts(dir: string): { ca: Buffer; cert: Buffer; key: Buffer } {
-  const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-  run(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.crt",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=etcd-ts test CA",
-  );
-  run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "peer.key", "-out", "peer.csr", "-subj", "/CN=peer");
-  writeFileSync(
-    join(dir, "ext.cnf"),
-    "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
-  );
-  run(
-    "x509",
-    "-req",
-    "-in",
-    "peer.csr",
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "peer.crt",
-    "-days",
-    "1",
-    "-extfile",
-    "ext.cnf",
-  );
-  const read = (f: string) => readFileSync(join(dir, f));
-  return { ca: read("ca.crt"), cert: read("peer.crt"), key: read("peer.key") };
-}
-
-describe("peer TLS", { timeout: 60_000, skip: hasOpenssl ? false : "openssl not installed" }, () => {
+describe("peer TLS", { timeout: 60_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "etcd-ts-peer-tls-"));
   const open: TestMember[] = [];
   let tls: PeerTlsOptions;
-  before(() => {
-    const c = makeCerts(dir);
-    tls = { ...c, clientCertAuth: true };
+  before(async () => {
+    // One certificate for 127.0.0.1 usable as server and client, as a member's --peer-cert-file is.
+    const c = await makeTestCerts(dir);
+    tls = { ca: c.ca.caPem, cert: c.server.certPem, key: c.server.keyPem, clientCertAuth: true };
   });
   after(async () => {
     await Promise.all(open.map((m) => m.close()));

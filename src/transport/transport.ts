@@ -118,10 +118,17 @@ export class Transport {
       if (batchedSize(size) > MAX_FRAME_BYTES || !peer.enqueue(m, size)) {
         statsOf(this.stats, m.to).msgsDropped++;
         this.unreachable.add(m.to);
-      } else if (last === undefined) last = peer;
-      else if (last !== peer) (more ??= new Set()).add(peer);
+      } else if (last === undefined) {
+        last = peer;
+      } else if (last !== peer) {
+        more ??= new Set();
+        more.add(peer);
+      }
     }
-    if (!now) return this.scheduleFlush();
+    if (!now) {
+      this.scheduleFlush();
+      return;
+    }
     last?.flush();
     if (more) for (const p of more) if (p !== last) p.flush();
     // Unreachable peers are reported outside the caller's stack, as raft expects.

@@ -4,7 +4,8 @@ import type { ServerWritableStream } from "@grpc/grpc-js";
 import type { ElectionServer, LeaderKey, LeaderRequest, LeaderResponse } from "../../proto/index.js";
 import { type RecipeBackend, RecipeError, sessionLease } from "../../server/concurrency.js";
 import { campaign, leader, observe, proclaim, resign } from "../../server/election.js";
-import { callSignal, recipeError, recipeUnary } from "./recipe_call.js";
+import { credentialsOf } from "./credentials.js";
+import { callSignal, type RecipeBackends, recipeError, recipeUnary } from "./recipe_call.js";
 
 export const ERR_MISSING_LEADER_KEY = '"leader" field must be provided';
 
@@ -13,24 +14,28 @@ function required(leader: LeaderKey | undefined): LeaderKey {
   return leader;
 }
 
-export function electionService(b: RecipeBackend): ElectionServer {
+export function electionService(backends: RecipeBackends): ElectionServer {
   return {
-    campaign: recipeUnary((req, signal) => campaign(b, req.name, req.lease, req.value, signal)),
-    proclaim: recipeUnary(async (req) => {
+    campaign: recipeUnary((req, signal, cred) =>
+      campaign(backends(cred), req.name, req.lease, req.value, signal),
+    ),
+    proclaim: recipeUnary(async (req, _signal, cred) => {
+      const b = backends(cred);
       const l = required(req.leader);
       // etcd resumes the election in a session on the leader's lease: lease 0 grants a fresh one and the
       // proclaimed value is put with it.
       const lease = await sessionLease(b, l.lease);
       return { header: await proclaim(b, l.key, l.rev, lease, req.value) };
     }),
-    leader: recipeUnary((req) => leader(b, req.name)),
-    resign: recipeUnary(async (req) => {
+    leader: recipeUnary((req, _signal, cred) => leader(backends(cred), req.name)),
+    resign: recipeUnary(async (req, _signal, cred) => {
+      const b = backends(cred);
       const l = required(req.leader);
       await sessionLease(b, l.lease);
       return { header: await resign(b, l.key, l.rev) };
     }),
     observe: (call) => {
-      void serveObserve(b, call);
+      void serveObserve(backends(credentialsOf(call)), call);
     },
   };
 }

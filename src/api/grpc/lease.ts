@@ -15,14 +15,17 @@ import type {
   LeaseTimeToLiveResponse,
   ResponseHeader,
 } from "../../proto/index.js";
+import type { Credentials } from "../../server/auth_ops.js";
 import { isLeaseNotFound } from "../../server/errors.js";
+import { credentialsOf } from "./credentials.js";
 import { toServiceError } from "./errors.js";
 import { unary } from "./unary.js";
 
 /** What the Lease service needs from the server (implemented by server/lease_ops.ts's LeaseOps). */
 export interface LeaseBackend {
-  leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse>;
-  leaseRevoke(req: LeaseRevokeRequest): Promise<LeaseRevokeResponse>;
+  /** Both go through raft as the caller (`cred`): a revoke needs write access to every key of the lease. */
+  leaseGrant(req: LeaseGrantRequest, cred: Credentials): Promise<LeaseGrantResponse>;
+  leaseRevoke(req: LeaseRevokeRequest, cred: Credentials): Promise<LeaseRevokeResponse>;
   /** The renewed TTL; throws a lease-not-found error (see isLeaseNotFound) for an unknown or expired lease. */
   leaseRenew(id: bigint): Promise<bigint>;
   /** TTL -1 (no error) for an unknown lease. */
@@ -34,8 +37,8 @@ export interface LeaseBackend {
 
 export function leaseService(backend: LeaseBackend): LeaseServer {
   return {
-    leaseGrant: unary(async (req) => backend.leaseGrant(req)),
-    leaseRevoke: unary(async (req) => backend.leaseRevoke(req)),
+    leaseGrant: unary(async (req, call) => backend.leaseGrant(req, credentialsOf(call))),
+    leaseRevoke: unary(async (req, call) => backend.leaseRevoke(req, credentialsOf(call))),
     leaseTimeToLive: unary(async (req) => backend.leaseTimeToLive(req)),
     leaseLeases: unary(async () => backend.leaseLeases()),
     leaseKeepAlive: (call) => {

@@ -1,12 +1,11 @@
 // Owns the v3lockpb.Lock gRPC service (etcd's v3lock): Lock waits for the named lock, Unlock deletes its key.
 import type { LockServer } from "../../proto/index.js";
-import type { RecipeBackend } from "../../server/concurrency.js";
 import { lock, unlock } from "../../server/mutex.js";
-import { recipeUnary } from "./recipe_call.js";
+import { type RecipeBackends, recipeUnary } from "./recipe_call.js";
 
-export function lockService(b: RecipeBackend): LockServer {
+export function lockService(b: RecipeBackends): LockServer {
   return {
-    lock: recipeUnary((req, signal) => lock(b, req.name, req.lease, signal)),
-    unlock: recipeUnary(async (req) => ({ header: await unlock(b, req.key) })),
+    lock: recipeUnary((req, signal, cred) => lock(b(cred), req.name, req.lease, signal)),
+    unlock: recipeUnary(async (req, _signal, cred) => ({ header: await unlock(b(cred), req.key) })),
   };
 }

@@ -1,6 +1,7 @@
-// Owns the etcdserverpb.Maintenance gRPC service (Status, Hash, HashKV, Alarm, Defragment, MoveLeader so far).
+// Owns the etcdserverpb.Maintenance gRPC service (Status, Hash, HashKV, Alarm, Defragment, Snapshot, MoveLeader).
 import type { MaintenanceServer } from "../../proto/index.js";
 import { ETCD_COMPAT_VERSION, type EtcdServer } from "../../server/server.js";
+import { serveSnapshot } from "./snapshot.js";
 import { unary } from "./unary.js";
 
 export function maintenanceService(
@@ -47,5 +48,8 @@ export function maintenanceService(
       await server.backend.defragment();
       return { header: server.header(server.kv.revision) };
     }),
+    snapshot: (call) => {
+      void serveSnapshot(server.backend, call);
+    },
   };
 }

@@ -9,6 +9,7 @@ import {
   status as Status,
   type sendUnaryData,
 } from "@grpc/grpc-js";
+import type { Credentials } from "../../server/auth_ops.js";
 import {
   ERR_CONTEXT_CANCELED,
   ERR_DEADLINE_EXCEEDED,
@@ -16,27 +17,31 @@ import {
   RecipeError,
 } from "../../server/concurrency.js";
 import type { EtcdServer } from "../../server/server.js";
+import { credentialsOf } from "./credentials.js";
 import { toWire } from "./errors.js";
 import { checkDeleteRange, checkRange, checkTxn } from "./validate.js";
 
-export function recipeBackend(server: EtcdServer): RecipeBackend {
-  return {
+/** The server as one caller sees it: etcd's in-process client forwards the caller's token, so KV rules apply. */
+export type RecipeBackends = (cred: Credentials) => RecipeBackend;
+
+export function recipeBackend(server: EtcdServer): RecipeBackends {
+  return (cred) => ({
     range: async (req) => {
       checkRange(req);
-      return server.range(req);
+      return server.range(req, cred);
     },
     txn: async (req) => {
       checkTxn(req, server.cfg.maxTxnOps);
-      return server.txn(req);
+      return server.txn(req, cred);
     },
     deleteRange: async (req) => {
       checkDeleteRange(req);
-      return server.deleteRange(req);
+      return server.deleteRange(req, cred);
     },
-    leaseGrant: (req) => server.lease.leaseGrant(req),
+    leaseGrant: (req) => server.lease.leaseGrant(req, cred),
     watchable: server.watchable,
     header: (rev) => server.header(rev),
-  };
+  });
 }
 
 /** etcd's status for any error of these services: Unknown with the message clientv3 saw. */
@@ -67,11 +72,11 @@ export function callSignal(call: Pick<ServerUnaryCall<unknown, unknown>, "getDea
 
 /** A unary handler run with the call's signal, its errors passed as etcd passes them. */
 export function recipeUnary<Req, Res>(
-  fn: (req: Req, signal: AbortSignal) => Promise<Res>,
+  fn: (req: Req, signal: AbortSignal, cred: Credentials) => Promise<Res>,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
     const { signal, release } = callSignal(call);
-    fn(call.request, signal)
+    fn(call.request, signal, credentialsOf(call))
       .then(
         (res) => callback(null, res),
         (err: unknown) => callback(recipeError(err) as ServiceError),

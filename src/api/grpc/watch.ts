@@ -3,16 +3,20 @@
 // back-pressure runs both ways: write() returning false parks watchers until 'drain', and a stream with too
 // many unsent control responses stops reading requests until it drains.
 
-import type { ServerDuplexStream } from "@grpc/grpc-js";
+import { type ServerDuplexStream, status as Status } from "@grpc/grpc-js";
 import type { WatchableStore, WatchStream } from "../../mvcc/index.js";
 import {
   type ResponseHeader,
+  type WatchCreateRequest,
   WatchCreateRequest_FilterType,
   type WatchRequest,
   type WatchResponse,
   type WatchServer,
   WatchService,
 } from "../../proto/index.js";
+import type { Credentials } from "../../server/auth_ops.js";
+import { credentialsOf } from "./credentials.js";
+import { toWire as toWireError } from "./errors.js";
 import { PreframedMessages, preframedWritesSupported } from "./grpc_compat.js";
 import {
   approxSize,
@@ -39,6 +43,11 @@ export interface WatchServiceDeps {
   header(revision: bigint): ResponseHeader;
   /** --max-request-bytes: a fragment=true watcher's responses are cut at this plus 512 KiB, as etcd does. */
   maxRequestBytes: number;
+  /**
+   * Auth: may the stream's caller watch this range? Undefined at once when nothing needs checking, else a
+   * promise of the refusal (undefined when allowed). Absent: every watch is allowed.
+   */
+  authorizeWatch?(cred: Credentials, key: Uint8Array, rangeEnd: Uint8Array): Promise<unknown> | undefined;
 }
 
 /** The Watch service definition with the shared-encoding response serializer (same bytes as generated). */
@@ -132,8 +141,25 @@ function serveWatch(deps: WatchServiceDeps, call: ServerDuplexStream<WatchReques
   });
 
   call.on("drain", unblock);
+  const cred = credentialsOf(call);
+  // While a create waits for its permission check, later requests wait behind it: they apply in order.
+  let checking: Promise<void> | undefined;
   call.on("data", (req: WatchRequest) => {
-    handleRequest(stream, req);
+    const handle = (): Promise<void> | undefined => handleRequest(deps, cred, stream, req);
+    if (checking) {
+      const mine: Promise<void> = checking.then(handle).then(() => {
+        if (checking === mine) checking = undefined;
+      });
+      checking = mine;
+      return;
+    }
+    const p = handle();
+    if (p) {
+      const mine: Promise<void> = p.then(() => {
+        if (checking === mine) checking = undefined;
+      });
+      checking = mine;
+    }
     if (!stream.acceptingRequests) call.pause();
   });
   // The client closing its side does not end the stream: etcd keeps sending events until the call ends.
@@ -148,22 +174,46 @@ function serveWatch(deps: WatchServiceDeps, call: ServerDuplexStream<WatchReques
   call.on("close", finish);
 }
 
-function handleRequest(stream: WatchStream, req: WatchRequest): void {
+/** Go's grpc code names, for cancel reasons in the form etcd sends ("rpc error: code = … desc = …"). */
+const GO_CODE_NAMES: Record<number, string> = {
+  [Status.CANCELLED]: "Canceled",
+  [Status.UNKNOWN]: "Unknown",
+  [Status.INVALID_ARGUMENT]: "InvalidArgument",
+  [Status.DEADLINE_EXCEEDED]: "DeadlineExceeded",
+  [Status.NOT_FOUND]: "NotFound",
+  [Status.PERMISSION_DENIED]: "PermissionDenied",
+  [Status.RESOURCE_EXHAUSTED]: "ResourceExhausted",
+  [Status.FAILED_PRECONDITION]: "FailedPrecondition",
+  [Status.OUT_OF_RANGE]: "OutOfRange",
+  [Status.UNAVAILABLE]: "Unavailable",
+  [Status.UNAUTHENTICATED]: "Unauthenticated",
+};
+
+/** etcd 3.4.23 refuses a watch without permission with the gRPC error's text as the cancel reason. */
+export function authCancelReason(err: unknown): string {
+  const w = toWireError(err);
+  return `rpc error: code = ${GO_CODE_NAMES[w.code] ?? "Unknown"} desc = ${w.message}`;
+}
+
+/** Handles one request; a create that must wait for its permission check returns the wait. */
+function handleRequest(
+  deps: WatchServiceDeps,
+  cred: Credentials,
+  stream: WatchStream,
+  req: WatchRequest,
+): Promise<void> | undefined {
   const u = req.requestUnion;
   switch (u?.$case) {
     case "createRequest": {
       const c = u.value;
-      stream.watch({
-        key: c.key,
-        rangeEnd: c.rangeEnd,
-        startRevision: c.startRevision,
-        watchId: c.watchId,
-        noPut: c.filters.includes(WatchCreateRequest_FilterType.NOPUT),
-        noDelete: c.filters.includes(WatchCreateRequest_FilterType.NODELETE),
-        prevKv: c.prevKv,
-        progressNotify: c.progressNotify,
-        fragment: c.fragment,
-      });
+      const check = deps.authorizeWatch?.(cred, c.key, c.rangeEnd);
+      if (check) {
+        return check.then((refusal) => {
+          if (refusal === undefined) createWatch(stream, c);
+          else stream.refuse(authCancelReason(refusal));
+        });
+      }
+      createWatch(stream, c);
       return;
     }
     case "cancelRequest":
@@ -177,6 +227,20 @@ function handleRequest(stream: WatchStream, req: WatchRequest): void {
     default:
       assertNever(u);
   }
+}
+
+function createWatch(stream: WatchStream, c: WatchCreateRequest): void {
+  stream.watch({
+    key: c.key,
+    rangeEnd: c.rangeEnd,
+    startRevision: c.startRevision,
+    watchId: c.watchId,
+    noPut: c.filters.includes(WatchCreateRequest_FilterType.NOPUT),
+    noDelete: c.filters.includes(WatchCreateRequest_FilterType.NODELETE),
+    prevKv: c.prevKv,
+    progressNotify: c.progressNotify,
+    fragment: c.fragment,
+  });
 }
 
 function assertNever(x: never): never {
