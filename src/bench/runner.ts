@@ -77,6 +77,13 @@ async function runOnce<O extends Record<string, OptionValue>>(
     log(`${spec.name}: SKIPPING ${t.label}: ${why}`);
     return { label: t.label, round, loadBefore: loadavg(), metrics: [], skipped: why };
   }
+  if (isClusterBench(spec) && spec.warmCluster) {
+    try {
+      await spec.warmCluster(target.cluster!, opts, log);
+    } catch (err) {
+      log(`${spec.name}: warm-up against ${t.label} failed: ${firstLine(err)}`);
+    }
+  }
   const pids = serverPids(target);
   const loadBefore = loadavg();
   const client0 = process.cpuUsage();

@@ -33,6 +33,11 @@ export interface ClusterBenchSpec<O extends Record<string, OptionValue>> {
   members: 3 | 5;
   /** Runs the load against a fresh, ready cluster and returns its figures; must finish in bounded time. */
   runCluster(cluster: Cluster, opts: O, log: (msg: string) => void): Promise<Metric[]>;
+  /**
+   * Load run before the measured part (not counted in any figure, CPU and wall time included), so a JIT-compiled
+   * server is measured in its steady state; every target gets the same.
+   */
+  warmCluster?(cluster: Cluster, opts: O, log: (msg: string) => void): Promise<void>;
 }
 
 export type AnyBenchSpec<O extends Record<string, OptionValue>> = BenchSpec<O> | ClusterBenchSpec<O>;
