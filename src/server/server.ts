@@ -984,10 +984,10 @@ export class EtcdServer {
     throw new ServerError("NoSpace");
   }
 
-  /** Maintenance.Alarm: every action goes through raft, GET included (as etcd). */
+  /** Maintenance.Alarm: every action goes through raft, GET included (as etcd). etcd sends it without a header. */
   async alarm(req: AlarmRequest): Promise<AlarmResponse> {
     const res = await this.propose({ alarm: req });
-    return { header: this.header(res.revision), alarms: (res.resp as { alarms: AlarmMember[] }).alarms };
+    return { header: undefined, alarms: (res.resp as { alarms: AlarmMember[] }).alarms };
   }
 
   /** Status.errors: one line per raised alarm, in gogoproto's text form as etcd prints it. */

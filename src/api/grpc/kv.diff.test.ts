@@ -294,4 +294,11 @@ describe("etcdctl against real etcd 3.4 and etcd-ts: identical output", { skip }
     }
     return same(steps);
   });
+
+  test("alarm list and disarm: etcd answers without a header", () =>
+    same([
+      ["alarm", "list", "-w", "json"],
+      ["alarm", "disarm", "-w", "json"],
+      ["alarm", "list"],
+    ]));
 });
