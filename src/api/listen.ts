@@ -38,6 +38,8 @@ export interface ListenTls {
   check?(socket: TLSSocket): Promise<void>;
   /** A connection refused by TLS (etcd logs "rejected connection"). */
   onRejected?(remoteAddr: string, err: Error): void;
+  /** --client-cert-auth: a call without a token acts as the user named by its certificate's CN. */
+  certIdentity?: boolean;
 }
 
 /**
@@ -45,19 +47,28 @@ export interface ListenTls {
  * Auth takes the user name from the certificate's CN (etcd's --client-cert-auth identity); grpc-js's own
  * getAuthContext() cannot see it when a connection goes through the :authority filter (h2_authority.ts).
  */
-const verifiedPeers = new Map<string, PeerCertificate>();
+const verifiedPeers = new Map<string, PeerCertificate | "ambiguous">();
 
-/** The verified client certificate of the connection a call came on (`call.getPeer()`), if any. */
+/**
+ * The verified client certificate of the connection a call came on (`call.getPeer()`), if any. Only listeners
+ * with `certIdentity` record them. Two open connections with the same remote address (possible only when one
+ * process serves several listeners, each seeing the same client port) give none: identity must not be guessed.
+ */
 export function verifiedPeerCertificate(peer: string): PeerCertificate | undefined {
-  return verifiedPeers.get(peer);
+  if (verifiedPeers.size === 0) return undefined;
+  const c = verifiedPeers.get(peer);
+  return c === "ambiguous" ? undefined : c;
 }
+
+/** Whether any --client-cert-auth connection is open (else no call can carry a certificate identity). */
+export const hasVerifiedPeers = (): boolean => verifiedPeers.size > 0;
 
 function rememberPeer(socket: TLSSocket): void {
   const cert = socket.getPeerCertificate();
   if (!socket.authorized || !cert?.raw) return;
   // grpc-js's getPeer(): address and port, no brackets even for IPv6.
   const key = `${socket.remoteAddress}:${socket.remotePort}`;
-  verifiedPeers.set(key, cert);
+  verifiedPeers.set(key, verifiedPeers.has(key) ? "ambiguous" : cert);
   socket.once("close", () => verifiedPeers.delete(key));
 }
 
@@ -106,7 +117,7 @@ function createTlsListener(tls: ListenTls, targets: ListenTargets): NetServer {
       const check = tls.check ? tls.check(socket) : Promise.resolve();
       check.then(
         () => {
-          rememberPeer(socket);
+          if (tls.certIdentity) rememberPeer(socket);
           sniff(socket, targets);
         },
         (err: unknown) => {

@@ -40,6 +40,7 @@ describe("TLS client listener", () => {
         },
         refresh: async () => undefined,
         requestCert: true,
+        certIdentity: true,
         onRejected: (_remote, err) => rejected.push(err.message),
       },
     });

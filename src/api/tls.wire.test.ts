@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { makeTestCa, makeTestCerts, type TestCerts } from "../testing/certs.js";
+import { normalizeStderr } from "../testing/differential.js";
 import { ETCD, etcdctl, hasEtcd, hasEtcdctl } from "../testing/etcdctl.js";
 import { freePort, type ServerProcess, startServer } from "../testing/server_process.js";
 
@@ -99,6 +100,60 @@ describe("client TLS with etcdctl", { skip: hasEtcdctl() ? false : "etcdctl is n
       });
     });
   }
+
+  test("--client-cert-auth with auth on: a call without a token acts as its certificate's CN, as in etcd", async () => {
+    const alice = await certs.ca.issue("alice", { cn: "alice", usage: "client" });
+    const as = (c: { certFile: string; keyFile: string }): string[] => [
+      `--cacert=${certs.ca.caFile}`,
+      `--cert=${c.certFile}`,
+      `--key=${c.keyFile}`,
+    ];
+    const root = as(certs.client); // CN=root
+    const steps: string[][] = [
+      [...root, "user", "add", "root:rootpw"],
+      [...root, "role", "add", "root"],
+      [...root, "user", "grant-role", "root", "root"],
+      [...root, "user", "add", "alice:alicepw"],
+      [...root, "role", "add", "reader"],
+      [...root, "role", "grant-permission", "reader", "read", "cn/", "--prefix"],
+      [...root, "user", "grant-role", "alice", "reader"],
+      [...root, "auth", "enable"],
+      [...root, "put", "cn/k", "v"],
+      [...as(alice), "get", "cn/k"],
+      [...as(alice), "put", "cn/k", "w"],
+      [...as(alice), "user", "list"],
+      [...root, "user", "list"],
+      // A token still wins over the certificate: alice with root's password is root.
+      [...as(alice), "--user=root:rootpw", "put", "cn/k", "x"],
+      [...as(alice), "get", "cn/k", "--print-value-only"],
+    ];
+    const outputs: string[][] = [];
+    for (const target of TARGETS) {
+      const port = await freePort();
+      const url = `https://127.0.0.1:${port}`;
+      const s = await startServer({
+        binary: target.binary,
+        clientPort: port,
+        extraArgs: tlsArgs(certs, url, [`--trusted-ca-file=${certs.ca.caFile}`, "--client-cert-auth"]),
+      });
+      try {
+        const out: string[] = [];
+        for (const args of steps) {
+          const r = await etcdctl(url, args);
+          out.push(`${args.slice(3).join(" ")} → ${r.code} ${r.stdout}${normalizeStderr(r.stderr)}`);
+        }
+        outputs.push(out);
+      } finally {
+        await s.stop();
+        s.cleanup();
+      }
+    }
+    const ours = outputs[0]!;
+    assert.equal(ours[9], "get cn/k → 0 cn/k\nv\n");
+    assert.match(ours[10]!, /^put cn\/k w → 1 .*\nError: etcdserver: permission denied\n$/);
+    assert.equal(ours[14], "get cn/k --print-value-only → 0 x\n");
+    if (outputs[1]) assert.deepEqual(ours, outputs[1], "etcd 3.4 prints the same");
+  });
 
   for (const target of TARGETS) {
     test(`--client-crl-file: a revoked client certificate is refused (${target.name})`, async () => {

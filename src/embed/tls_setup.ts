@@ -98,6 +98,8 @@ export async function prepareTls(
       initial: st.options,
       refresh: () => st.refresh(),
       requestCert: st.requestCert,
+      // etcd's ClientCertAuthEnabled comes from --client-cert-auth only, not from a trusted CA alone.
+      certIdentity: clientInfo.clientCertAuth,
       check: (s) => st.checkCrl(s),
       onRejected: (remote, err) =>
         log.warn({ "remote-addr": remote, "server-name": "", error: err.message }, "rejected connection"),

@@ -52,7 +52,12 @@ import type {
 /** The member itself (lease expiry, publishing): it acts as root, like etcd's AuthStore.WithRoot. */
 export const MEMBER: unique symbol = Symbol("member");
 /** Who a request comes from: a client's token (undefined when it sent none), or the member itself. */
-export type Credentials = { readonly token: string | undefined } | typeof MEMBER;
+export type Credentials =
+  | {
+      readonly token: string | undefined /** CN of a verified client certificate (no token sent). */;
+      readonly commonName?: string;
+    }
+  | typeof MEMBER;
 export const NO_TOKEN: Credentials = Object.freeze({ token: undefined });
 
 export interface AuthOpsHooks {
@@ -167,7 +172,11 @@ export class AuthOps {
   async authInfo(cred: Credentials): Promise<AuthInfo | undefined> {
     if (cred === MEMBER) return { username: ROOT_USER, revision: this.store.revision };
     const token = cred.token;
-    if (token === undefined) return undefined;
+    // etcd's AuthInfoFromTLS: the certificate names the user, at the current auth revision.
+    if (token === undefined)
+      return cred.commonName === undefined
+        ? undefined
+        : { username: cred.commonName, revision: this.store.revision };
     if (this.tokens.type === "jwt") {
       const info = this.tokens.jwt.info(token);
       if (!info) throw this.invalidToken(token);
