@@ -108,6 +108,7 @@ export const SUPPORTED_FLAGS: ReadonlySet<string> = new Set([
   "snapshot-count",
   "heartbeat-interval",
   "election-timeout",
+  "initial-election-tick-advance",
   "max-request-bytes",
   "max-txn-ops",
   "quota-backend-bytes",

@@ -21,6 +21,7 @@ export function embedConfig(c: Config, logger: Logger): EmbedConfig {
     maxRequestBytes: c.maxRequestBytes,
     maxTxnOps: c.maxTxnOps,
     preVote: c.preVote,
+    initialElectionTickAdvance: c.initialElectionTickAdvance,
     unsafeNoFsync: c.unsafeNoFsync,
     compactionBatchLimit: c.compactionBatchLimit,
     autoCompactionMode: c.autoCompactionMode,

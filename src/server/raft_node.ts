@@ -103,6 +103,12 @@ export class RaftNode {
     this.schedule();
   }
 
+  /** Moves the election clock forward by n ticks (etcd's advanceTicks). */
+  advanceTicks(n: number): void {
+    for (let i = 0; i < n; i++) this.raw.tick();
+    this.schedule();
+  }
+
   /** A single voter need not wait a whole election timeout at boot (etcd fast-forwards its ticks too). */
   campaignNow(): void {
     this.raw.campaign();

@@ -86,6 +86,8 @@ export interface ServerConfig {
   maxRequestBytes: number;
   maxTxnOps: number;
   preVote: boolean;
+  /** --initial-election-tick-advance (default true): fast-forward the election clock once peers are connected. */
+  initialElectionTickAdvance?: boolean;
   /** --strict-reconfig-check (default true): refuse reconfigurations that could lose quorum. */
   strictReconfigCheck?: boolean;
   /** How long peers must have been connected for a reconfiguration to be safe (etcd: 5 s; tests shorten it). */
@@ -138,6 +140,9 @@ type ApplyResult =
  */
 export const LEASE_CHECKPOINT_INTERVAL_MS = 5000;
 
+/** etcd's adjustTicks waits up to rafthttp.ConnReadTimeout for peer connections, polling every 50 ms. */
+const TICK_ADVANCE_WAIT_MS = 5_000;
+const TICK_ADVANCE_POLL_MS = 50;
 /** Keep this many entries before a snapshot in the log, so slow followers can catch up without one. */
 export const SNAPSHOT_CATCHUP_ENTRIES = 5000n;
 /** etcd's maxGapBetweenApplyAndCommitIndex: past this backlog new proposals get "too many requests". */
@@ -450,8 +455,42 @@ export class EtcdServer {
         "started as single-node; fast-forwarding election ticks",
       );
       this.node.campaignNow();
+    } else if (this.cfg.initialElectionTickAdvance ?? true) {
+      void this.advanceTicksOnceConnected();
     }
     void this.publish();
+  }
+
+  /**
+   * etcd's adjustTicks (--initial-election-tick-advance, default on): once more than one other member is
+   * connected (checked every 50 ms for up to 5 s), move the election clock forward by electionTicks - 2 ticks,
+   * so a fresh cluster elects its first leader after about two ticks instead of a whole election timeout. A
+   * leader's heartbeat resets the clock, so a member joining a cluster that has one loses nothing.
+   */
+  private async advanceTicksOnceConnected(): Promise<void> {
+    const electionTicks = Math.max(2, Math.round(this.cfg.electionMs / this.cfg.heartbeatMs));
+    for (let waited = 0; waited < TICK_ADVANCE_WAIT_MS; waited += TICK_ADVANCE_POLL_MS) {
+      await new Promise((r) => setTimeout(r, TICK_ADVANCE_POLL_MS));
+      if (this.stopped) return;
+      const others = this.cluster.list().filter((m) => m.id !== this.memberId);
+      const active = others.filter((m) => this.net.activeSince(m.id) !== undefined).length;
+      if (active > 1) {
+        const ticks = electionTicks - 2;
+        this.cfg.logger.info(
+          {
+            "local-member-id": idToHex(this.memberId),
+            "forward-ticks": ticks,
+            "forward-duration": `${ticks * this.cfg.heartbeatMs}ms`,
+            "election-ticks": electionTicks,
+            "election-timeout": `${this.cfg.electionMs}ms`,
+            "active-remote-members": active,
+          },
+          "initialized peer connections; fast-forwarding election ticks",
+        );
+        this.node.advanceTicks(ticks);
+        return;
+      }
+    }
   }
 
   private onSoftState(ss: SoftState): void {
