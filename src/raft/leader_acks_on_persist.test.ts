@@ -13,7 +13,7 @@ function persist(s: MemoryStorage, rd: Ready): void {
   if (rd.hardState) s.setHardState(rd.hardState);
 }
 
-test("a single member commits its own proposal only after advance() reports it persisted", () => {
+test("a member alone counts its entries at append: nothing can leave before its write, so waiting would only add a Ready", () => {
   const s = new MemoryStorage();
   const rn = new RawNode(testConfig(1, s, { leaderAcksOnPersist: true }));
   rn.bootstrap(ids(1));
@@ -21,37 +21,57 @@ test("a single member commits its own proposal only after advance() reports it p
   persist(s, boot);
   rn.advance(boot);
   rn.campaign();
-  // The new leader's empty entry is not committed in the Ready that carries it.
   const rd = rn.ready();
   assert.equal(rd.softState?.raftState, "Leader");
   assert.deepEqual(
-    rd.entries.map((e) => e.index),
+    rd.committedEntries.map((e) => e.index),
     [2n],
+    "committed in the Ready that persists it (the application applies only after the write)",
   );
-  assert.equal(rd.committedEntries.length, 0);
   persist(s, rd);
   rn.advance(rd);
+  rn.propose(enc("foo"));
   const rd2 = rn.ready();
   assert.deepEqual(
-    rd2.committedEntries.map((e) => e.index),
-    [2n],
+    rd2.committedEntries.map((e) => dec(e.data)),
+    ["foo"],
   );
+  assert.deepEqual(
+    rd2.entries.map((e) => dec(e.data)),
+    ["foo"],
+  );
+});
+
+test("a voter alone with a learner waits for its write: the learner must not hear of a commit only in memory", () => {
+  const s = new MemoryStorage();
+  const rn = new RawNode(testConfig(1, s, { leaderAcksOnPersist: true }));
+  rn.bootstrap(ids(1));
+  const boot = rn.ready();
+  persist(s, boot);
+  rn.advance(boot);
+  rn.campaign();
+  const rd = rn.ready();
+  persist(s, rd);
+  rn.advance(rd);
+  while (rn.hasReady()) {
+    const more = rn.ready();
+    persist(s, more);
+    rn.advance(more);
+  }
+  rn.applyConfChange({ type: "AddLearnerNode", nodeId: 2n, context: new Uint8Array(0) });
+  rn.propose(enc("bar"));
+  const rd2 = rn.ready();
+  assert.deepEqual(
+    rd2.entries.map((e) => dec(e.data)),
+    ["bar"],
+  );
+  assert.equal(rd2.committedEntries.length, 0, "not committed before the leader's write");
+  persist(s, rd2);
   rn.advance(rd2);
-  rn.propose(enc("foo"));
-  const rd3 = rn.ready();
   assert.deepEqual(
-    rd3.entries.map((e) => dec(e.data)),
-    ["foo"],
+    rn.ready().committedEntries.map((e) => dec(e.data)),
+    ["bar"],
   );
-  assert.equal(rd3.committedEntries.length, 0, "not committed before it is durable");
-  persist(s, rd3);
-  rn.advance(rd3);
-  const rd4 = rn.ready();
-  assert.deepEqual(
-    rd4.committedEntries.map((e) => dec(e.data)),
-    ["foo"],
-  );
-  assert.equal(rd4.hardState?.commit, 3n);
 });
 
 /** A 3-member leader (id 1) at term 2 with followers 2 and 3 caught up to `last`. */

@@ -72,7 +72,8 @@ export interface Config {
   /**
    * The leader counts its own new entries as replicated only when the application reports them persisted
    * (advance()), not when it appends them. The application may then send the leader's MsgApp before its own
-   * fsync, so the leader's disk write and the followers' overlap, and a quorum still means durable copies.
+   * fsync, so the leader's disk write and the followers' overlap, and a quorum still means durable copies. A
+   * leader with no other member at all still counts at append (no message can leave before its write).
    */
   leaderAcksOnPersist?: boolean;
   /** The only source of randomness (election timeouts): seeded in tests and simulations. */
@@ -300,7 +301,7 @@ export class Raft {
     this.trk.resetVotes();
     const last = this.raftLog.lastIndex();
     // Entries still being persisted count for the leader itself only once advance() reports them durable.
-    const own = this.leaderAcksOnPersist ? this.raftLog.stableLastIndex() : last;
+    const own = this.leaderAcksOnPersist && !this.alone() ? this.raftLog.stableLastIndex() : last;
     for (const [id, old] of this.trk.progress) {
       const pr = this.trk.newProgress(last + 1n, old.isLearner);
       if (id === this.id) pr.match = own;
@@ -326,11 +327,18 @@ export class Raft {
       return false;
     }
     li = this.raftLog.append(es);
-    if (this.leaderAcksOnPersist) return true; // counted in persisted()
+    // Counted in persisted(), unless no other member exists: then no message can leave before the write, and
+    // waiting would only cost a Ready (a single member's latency).
+    if (this.leaderAcksOnPersist && !this.alone()) return true;
     // The leader counts its own entries at once; the Ready persists them before any message leaves.
     this.trk.progress.get(this.id)?.maybeUpdate(li);
     this.maybeCommit();
     return true;
+  }
+
+  /** The configuration has no member but this one (no voter, no learner to send to). */
+  private alone(): boolean {
+    return this.trk.progress.size === 1 && this.trk.progress.has(this.id);
   }
 
   /**
