@@ -19,10 +19,15 @@ describe("--initial-election-tick-advance", { timeout: 120_000 }, () => {
       try {
         await cluster.waitForLeader(20_000);
         for (const m of cluster.members) {
-          const line = cluster
-            .logs(m.name, 1_000_000)
-            .split("\n")
-            .find((l) => l.includes(ADVANCED));
+          // A member logs it once it sees both peers connected, which may be after the others elected a leader.
+          let line: string | undefined;
+          for (const deadline = Date.now() + 8_000; line === undefined && Date.now() < deadline; ) {
+            line = cluster
+              .logs(m.name, 1_000_000)
+              .split("\n")
+              .find((l) => l.includes(ADVANCED));
+            if (line === undefined) await new Promise((r) => setTimeout(r, 100));
+          }
           assert.ok(line, `${m.name} logs "${ADVANCED}"`);
           const j = JSON.parse(line) as Record<string, unknown>;
           assert.equal(j["forward-ticks"], 28);
