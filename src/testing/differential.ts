@@ -1,7 +1,8 @@
 // Owns differential testing against a real etcd: a real etcd and an etcd-ts started side by side, and the
 // normalization of the only things two fresh single-member clusters may differ in (cluster/member IDs, raft term).
+import assert from "node:assert/strict";
 import type { CtlResult } from "./etcdctl.js";
-import { ETCD, hasEtcd } from "./etcdctl.js";
+import { ETCD, etcdctl, hasEtcd } from "./etcdctl.js";
 import { type ServerProcess, startServer } from "./server_process.js";
 
 export { hasEtcd };
@@ -164,4 +165,30 @@ export function jsonShape(v: unknown): unknown {
     );
   }
   return typeof v;
+}
+
+/** One etcdctl invocation: its arguments, and stdin if any (txn reads its request there). */
+export type CtlStep = string[] | { args: string[]; input: string };
+
+/**
+ * Runs each step against both servers of `pair` (in parallel) and requires the same outcome, normalized by
+ * `normalize` (ctlOutcome unless given).
+ */
+export async function assertSameCtl(
+  pair: Pair,
+  steps: readonly CtlStep[],
+  normalize: (r: CtlResult, args: string[]) => CtlOutcome = ctlOutcome,
+): Promise<void> {
+  for (const step of steps) {
+    const [args, input] = Array.isArray(step) ? [step, undefined] : [step.args, step.input];
+    const [want, got] = await Promise.all([
+      etcdctl(pair.etcd.endpoint, args, input),
+      etcdctl(pair.ours.endpoint, args, input),
+    ]);
+    assert.deepEqual(
+      normalize(got, args),
+      normalize(want, args),
+      `etcdctl ${args.join(" ")}${input ? ` <<< ${JSON.stringify(input)}` : ""}`,
+    );
+  }
 }

@@ -1,18 +1,22 @@
 // Proves the Auth service and auth enforcement against a real etcd 3.4: the same etcdctl user/role/auth sequence
 // runs against /usr/bin/etcd and etcd-ts and must print the same thing, byte for byte, once cluster ID, member
 // ID and raft term are normalized (revisions included: both servers start fresh).
-import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ctlOutcome, hasEtcd, type Pair, startPair } from "../../testing/differential.js";
-import { type CtlResult, etcdctl, hasEtcdctl } from "../../testing/etcdctl.js";
+import {
+  assertSameCtl,
+  type CtlStep,
+  ctlOutcome,
+  hasEtcd,
+  type Pair,
+  startPair,
+} from "../../testing/differential.js";
+import { type CtlResult, hasEtcdctl } from "../../testing/etcdctl.js";
 
 const skip = !hasEtcdctl()
   ? "etcdctl (Debian etcd-client) is not installed"
   : !hasEtcd()
     ? "no real etcd at /usr/bin/etcd (Debian etcd-server) to compare with"
     : false;
-
-type Step = string[] | { args: string[]; input: string };
 
 /** etcdctl's outcome with the member's address (which some errors print) left out. */
 function outcome(r: CtlResult, args: string[]): ReturnType<typeof ctlOutcome> {
@@ -34,16 +38,7 @@ describe("etcdctl user/role/auth against real etcd 3.4 and etcd-ts: identical ou
     await pair?.stop();
   });
 
-  async function same(steps: Step[]): Promise<void> {
-    for (const step of steps) {
-      const [args, input] = Array.isArray(step) ? [step, undefined] : [step.args, step.input];
-      const [want, got] = await Promise.all([
-        etcdctl(pair.etcd.endpoint, args, input),
-        etcdctl(pair.ours.endpoint, args, input),
-      ]);
-      assert.deepEqual(outcome(got, args), outcome(want, args), `etcdctl ${args.join(" ")}`);
-    }
-  }
+  const same = (steps: CtlStep[]): Promise<void> => assertSameCtl(pair, steps, outcome);
 
   test("users and roles while auth is off, and their errors", () =>
     same([

@@ -3,7 +3,14 @@
 // Both servers start fresh, so revisions must match too (the first write of each gets revision 2).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ctlOutcome, hasEtcd, jsonShape, type Pair, startPair } from "../../testing/differential.js";
+import {
+  assertSameCtl,
+  type CtlStep,
+  hasEtcd,
+  jsonShape,
+  type Pair,
+  startPair,
+} from "../../testing/differential.js";
 import { etcdctl, hasEtcdctl } from "../../testing/etcdctl.js";
 
 const skip = !hasEtcdctl()
@@ -12,11 +19,8 @@ const skip = !hasEtcdctl()
     ? "no real etcd at /usr/bin/etcd (Debian etcd-server) to compare with"
     : false;
 
-/** One etcdctl invocation: its arguments, and stdin if any (txn reads its request there). */
-type Step = string[] | { args: string[]; input: string };
-
 /** A txn as `etcdctl txn` reads it: compares, blank line, success ops, blank line, failure ops, blank line. */
-const txn = (compares: string[], success: string[], failure: string[], ...flags: string[]): Step => ({
+const txn = (compares: string[], success: string[], failure: string[], ...flags: string[]): CtlStep => ({
   args: ["txn", ...flags],
   input: `${[compares, success, failure].map((lines) => lines.map((l) => `${l}\n`).join("")).join("\n")}\n`,
 });
@@ -30,21 +34,7 @@ describe("etcdctl against real etcd 3.4 and etcd-ts: identical output", { skip }
     await pair?.stop();
   });
 
-  /** Runs each step against both servers (in parallel) and requires the same normalized outcome. */
-  async function same(steps: Step[]): Promise<void> {
-    for (const step of steps) {
-      const [args, input] = Array.isArray(step) ? [step, undefined] : [step.args, step.input];
-      const [want, got] = await Promise.all([
-        etcdctl(pair.etcd.endpoint, args, input),
-        etcdctl(pair.ours.endpoint, args, input),
-      ]);
-      assert.deepEqual(
-        ctlOutcome(got, args),
-        ctlOutcome(want, args),
-        `etcdctl ${args.join(" ")}${input ? ` <<< ${JSON.stringify(input)}` : ""}`,
-      );
-    }
-  }
+  const same = (steps: CtlStep[]): Promise<void> => assertSameCtl(pair, steps);
 
   test("a fresh store: nothing there at revision 1, the first put makes revision 2", () =>
     same([
@@ -100,7 +90,7 @@ describe("etcdctl against real etcd 3.4 and etcd-ts: identical output", { skip }
     ]));
 
   test("get: --sort-by every target with each --order, --keys-only, --print-value-only", () => {
-    const steps: Step[] = [];
+    const steps: CtlStep[] = [];
     for (const target of ["CREATE", "KEY", "MODIFY", "VALUE", "VERSION"]) {
       steps.push(["get", "p/", "--prefix", "--sort-by", target]);
       for (const order of ["ASCEND", "DESCEND"]) {
@@ -286,7 +276,7 @@ describe("etcdctl against real etcd 3.4 and etcd-ts: identical output", { skip }
   });
 
   test("sort ties among more than 12 keys come out in Go's pdqsort order", () => {
-    const steps: Step[] = [];
+    const steps: CtlStep[] = [];
     for (let i = 0; i < 20; i++) steps.push(["put", `s/${String(i).padStart(2, "0")}`, `v${i % 3}`]);
     for (const target of ["VALUE", "VERSION"]) {
       for (const order of ["ASCEND", "DESCEND"])
