@@ -5,6 +5,7 @@ import type { ElectionServer, LeaderKey, LeaderRequest, LeaderResponse } from ".
 import { type RecipeBackend, RecipeError, sessionLease } from "../../server/concurrency.js";
 import { campaign, leader, observe, proclaim, resign } from "../../server/election.js";
 import { credentialsOf } from "./credentials.js";
+import { drained } from "./drained.js";
 import { callSignal, type RecipeBackends, recipeError, recipeUnary } from "./recipe_call.js";
 
 export const ERR_MISSING_LEADER_KEY = '"leader" field must be provided';
@@ -56,19 +57,4 @@ async function serveObserve(
   } finally {
     release();
   }
-}
-
-function drained(
-  call: ServerWritableStream<LeaderRequest, LeaderResponse>,
-  signal: AbortSignal,
-): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      call.off("drain", done);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    call.once("drain", done);
-    signal.addEventListener("abort", done);
-  });
 }

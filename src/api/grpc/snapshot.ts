@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import type { SnapshotRequest, SnapshotResponse } from "../../proto/index.js";
+import { drained } from "./drained.js";
 import { toServiceError } from "./errors.js";
 
 /** etcd's snapshotSendBufferSize: the size of every data message but the last. */
@@ -73,16 +74,4 @@ export async function* fixedChunks(src: AsyncIterable<Uint8Array>, size: number)
     }
   }
   if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
-}
-
-function drained(call: SnapshotCall, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      call.off("drain", done);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    call.once("drain", done);
-    signal.addEventListener("abort", done);
-  });
 }
