@@ -10,6 +10,7 @@ import { pino } from "pino";
 import { type Etcd, startEtcd } from "../embed/etcd.js";
 import { KVClient, RangeRequest } from "../proto/index.js";
 import { etcdctl, hasEtcdctl } from "../testing/etcdctl.js";
+import { TEST_SERVER_DEFAULTS } from "../testing/server_defaults.js";
 import { freePort } from "../testing/server_process.js";
 import { ADMIT_WAIT_MS, fixAuthority } from "./h2_authority.js";
 import { encodeLiteral, HpackDecoder, huffmanCode, huffmanDecode } from "./hpack.js";
@@ -86,15 +87,9 @@ describe("the client port with URL authorities", {
       initialCluster: new Map([["default", [peer]]]),
       initialClusterToken: "t",
       initialClusterState: "new",
-      snapshotCount: 100_000,
+      ...TEST_SERVER_DEFAULTS,
       heartbeatMs: 100,
       electionMs: 1000,
-      maxRequestBytes: 1.5 * 1024 * 1024,
-      maxTxnOps: 128,
-      preVote: true,
-      unsafeNoFsync: true,
-      compactionBatchLimit: 1000,
-      quotaBackendBytes: 2n * 1024n * 1024n * 1024n,
       listenClientUrls: [new URL(`http://${endpoint}`)],
       logger: pino({ level: "silent" }),
     });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { pino } from "pino";
 import { ClusterClient, KVClient, LeaseClient, MaintenanceClient, WatchClient } from "../proto/index.js";
+import { TEST_SERVER_DEFAULTS } from "../testing/server_defaults.js";
 import { freePort } from "../testing/server_process.js";
 import { type EmbedConfig, type Etcd, startEtcd } from "./etcd.js";
 
@@ -105,15 +106,9 @@ export function embedConfigOf(
     initialCluster,
     initialClusterToken: "cluster-test",
     initialClusterState: "new",
-    snapshotCount: 100_000,
+    ...TEST_SERVER_DEFAULTS,
     heartbeatMs: HEARTBEAT_MS,
     electionMs: ELECTION_MS,
-    maxRequestBytes: 1.5 * 1024 * 1024,
-    maxTxnOps: 128,
-    preVote: true,
-    unsafeNoFsync: true,
-    compactionBatchLimit: 1000,
-    quotaBackendBytes: 2n * 1024n * 1024n * 1024n,
     listenClientUrls: [new URL(clientUrlOf(spec))],
     listenPeerUrls: [new URL(`http://127.0.0.1:${spec.listenPeerPort}`)],
     transportTiming: { backoffBaseMs: 20, backoffMaxMs: 200 },

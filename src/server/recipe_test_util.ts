@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type PutRequest, RangeRequest } from "../proto/index.js";
+import { TEST_SERVER_DEFAULTS } from "../testing/server_defaults.js";
 import type { RecipeBackend } from "./concurrency.js";
 import { EtcdServer } from "./server.js";
 
@@ -34,15 +35,9 @@ export async function startMember(): Promise<TestMember> {
     initialCluster: new Map([["default", [peer]]]),
     initialClusterToken: "etcd-cluster",
     initialClusterState: "new",
-    snapshotCount: 100_000,
+    ...TEST_SERVER_DEFAULTS,
     heartbeatMs: 100,
     electionMs: 1000,
-    maxRequestBytes: 1.5 * 1024 * 1024,
-    maxTxnOps: 128,
-    preVote: true,
-    unsafeNoFsync: true,
-    compactionBatchLimit: 1000,
-    quotaBackendBytes: 2n * 1024n * 1024n * 1024n,
     logger: quiet,
   });
   await server.ready;
