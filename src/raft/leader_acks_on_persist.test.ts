@@ -13,14 +13,20 @@ function persist(s: MemoryStorage, rd: Ready): void {
   if (rd.hardState) s.setHardState(rd.hardState);
 }
 
-test("a member alone counts its entries at append: nothing can leave before its write, so waiting would only add a Ready", () => {
+/** Member 1 bootstrapped alone (its first Ready persisted), then campaigning; the next Ready is its leadership. */
+function campaignAlone(leaderAcksOnPersist: boolean): { rn: RawNode; s: MemoryStorage } {
   const s = new MemoryStorage();
-  const rn = new RawNode(testConfig(1, s, { leaderAcksOnPersist: true }));
+  const rn = new RawNode(testConfig(1, s, { leaderAcksOnPersist }));
   rn.bootstrap(ids(1));
   const boot = rn.ready();
   persist(s, boot);
   rn.advance(boot);
   rn.campaign();
+  return { rn, s };
+}
+
+test("a member alone counts its entries at append: nothing can leave before its write, so waiting would only add a Ready", () => {
+  const { rn, s } = campaignAlone(true);
   const rd = rn.ready();
   assert.equal(rd.softState?.raftState, "Leader");
   assert.deepEqual(
@@ -43,13 +49,7 @@ test("a member alone counts its entries at append: nothing can leave before its 
 });
 
 test("a voter alone with a learner waits for its write: the learner must not hear of a commit only in memory", () => {
-  const s = new MemoryStorage();
-  const rn = new RawNode(testConfig(1, s, { leaderAcksOnPersist: true }));
-  rn.bootstrap(ids(1));
-  const boot = rn.ready();
-  persist(s, boot);
-  rn.advance(boot);
-  rn.campaign();
+  const { rn, s } = campaignAlone(true);
   const rd = rn.ready();
   persist(s, rd);
   rn.advance(rd);
@@ -147,13 +147,7 @@ test("two followers' acks commit an entry the leader is still writing (a quorum 
 });
 
 test("without the option the leader counts its entry at append (etcd raft's default)", () => {
-  const s = new MemoryStorage();
-  const rn = new RawNode(testConfig(1, s));
-  rn.bootstrap(ids(1));
-  const boot = rn.ready();
-  persist(s, boot);
-  rn.advance(boot);
-  rn.campaign();
+  const { rn } = campaignAlone(false);
   const rd = rn.ready();
   assert.deepEqual(
     rd.committedEntries.map((e) => e.index),
