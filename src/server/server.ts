@@ -40,7 +40,15 @@ import type { Entry, Snapshot, SnapshotMetadata, SoftState } from "../raft/types
 import type { PeerRequestHandler, PeerTlsOptions, TransportTiming } from "../transport/index.js";
 import { AlarmStore, PUT_COST_OVERHEAD } from "./alarms.js";
 import { AppliedWait } from "./applied_wait.js";
-import { type AuthApplied, AuthOps, type Credentials, isAuthRequest, MEMBER, NO_TOKEN } from "./auth_ops.js";
+import {
+  type AuthApplied,
+  AuthOps,
+  type Credentials,
+  isAnonymous,
+  isAuthRequest,
+  MEMBER,
+  NO_TOKEN,
+} from "./auth_ops.js";
 import { AutoCompactor, type CompactionMode } from "./auto_compactor.js";
 import { bootstrapRaft, recoverSnapshotBackend, snapDbName } from "./bootstrap.js";
 import { ClusterNet } from "./cluster_net.js";
@@ -881,7 +889,7 @@ export class EtcdServer {
   ): Promise<ApplyResult> {
     if (this.stopped) throw new ServerError("Stopped");
     // etcd's processInternalRaftRequestOnce: the entry carries the user and auth revision of the caller's token.
-    const ai = await this.auth.authInfo(cred);
+    const ai = isAnonymous(cred) ? undefined : await this.auth.authInfo(cred);
     // etcd refuses new proposals while the apply loop is far behind the commit index.
     if (this.committedIndex > this.applied.index + MAX_APPLY_BACKLOG)
       throw new ServerError("TooManyRequests");
