@@ -53,17 +53,7 @@ describe("membership changes on a 3-member cluster", () => {
 
   test("MemberAdd refuses bad URLs, used URLs and a second learner", async () => {
     // etcd's strict reconfig check wants every voter connected for HEALTH_INTERVAL_MS.
-    await waitFor(
-      () =>
-        c.running().every((i) =>
-          c.running().every((j) => {
-            if (i === j) return true;
-            const t = c.member(i).server.peerActiveSince(c.member(j).server.memberId);
-            return t !== undefined && t.getTime() <= Date.now() - HEALTH_INTERVAL_MS;
-          }),
-        ),
-      "peers connected for the health interval",
-    );
+    await c.peersConnectedFor(HEALTH_INTERVAL_MS);
     await assert.rejects(
       add(1, ["foo"], true),
       failsWith(status.INVALID_ARGUMENT, "etcdserver: given member URLs are invalid"),

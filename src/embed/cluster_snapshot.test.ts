@@ -72,17 +72,7 @@ describe("snapshots to members that fell behind", () => {
   });
 
   test("a member added after the log was compacted starts from a fresh snapshot that includes it", async () => {
-    await waitFor(
-      () =>
-        c.running().every((i) =>
-          c.running().every((j) => {
-            if (i === j) return true;
-            const t = c.member(i).server.peerActiveSince(c.member(j).server.memberId);
-            return t !== undefined && t.getTime() <= Date.now() - HEALTH_MS;
-          }),
-        ),
-      "peers connected for the health interval",
-    );
+    await c.peersConnectedFor(HEALTH_MS);
     const spec = await memberSpec("m4");
     const idx = c.addSpec(spec);
     const added = await call<{ member?: { ID: bigint } }>((cb) =>

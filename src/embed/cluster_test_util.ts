@@ -206,6 +206,21 @@ export class TestCluster {
     return found;
   }
 
+  /** Waits until every running member has been connected to every other for `ms` (the strict reconfig check). */
+  async peersConnectedFor(ms: number): Promise<void> {
+    await waitFor(
+      () =>
+        this.running().every((i) =>
+          this.running().every((j) => {
+            if (i === j) return true;
+            const t = this.member(i).server.peerActiveSince(this.member(j).server.memberId);
+            return t !== undefined && t.getTime() <= Date.now() - ms;
+          }),
+        ),
+      "peers connected for the health interval",
+    );
+  }
+
   async stopMember(i: number): Promise<void> {
     await this.members[i]?.close();
     this.members[i] = undefined;
